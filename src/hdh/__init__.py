@@ -1,0 +1,3 @@
+"""hdh — an open-source health data hub."""
+
+__version__ = "0.1.0"

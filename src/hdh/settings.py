@@ -1,0 +1,287 @@
+"""Project wiring: every setting comes from the environment (``HDH_*``, ``DATABASE_URL``).
+
+Two modes:
+
+* ``embedded`` (default): one machine, SQLite in ``var/``, a secret generated on
+  first start and kept in ``var/secret_key`` (mode 0600). For the demo and for
+  development.
+* ``production``: ``HDH_SECRET_KEY`` and ``HDH_ALLOWED_HOSTS`` are required, TLS is
+  assumed (secure cookies, HSTS, SSL redirect) and ``manage.py check --deploy``
+  is clean.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from exc
+
+
+HDH_MODE = env("HDH_MODE", "embedded")
+if HDH_MODE not in {"embedded", "production"}:
+    raise ImproperlyConfigured(f"HDH_MODE must be 'embedded' or 'production', got {HDH_MODE!r}")
+PRODUCTION = HDH_MODE == "production"
+
+# Where the platform keeps its state on this machine (database file, lake, keys).
+HDH_HOME = Path(env("HDH_HOME", str(Path.cwd() / "var"))).resolve()  # type: ignore[arg-type]
+HDH_LAKE = Path(env("HDH_LAKE", str(HDH_HOME / "lake"))).resolve()  # type: ignore[arg-type]
+# Seals of the audit log are also appended here, outside the database, so that a
+# truncated or rewritten log can be told from an intact one.
+HDH_AUDIT_ANCHOR = Path(
+    env("HDH_AUDIT_ANCHOR", str(HDH_HOME / "audit-anchor.jsonl"))  # type: ignore[arg-type]
+).resolve()
+
+DEBUG = env_bool("HDH_DEBUG", False)
+
+# Values that must never be accepted as a production secret.
+INSECURE_SECRET_PREFIXES = ("django-insecure", "change-me", "changeme", "secret", "dev")
+
+
+def _secret_key() -> str:
+    configured = env("HDH_SECRET_KEY")
+    if PRODUCTION:
+        if configured is None:
+            raise ImproperlyConfigured("HDH_SECRET_KEY is required in production mode")
+        if len(configured) < 50 or configured.lower().startswith(INSECURE_SECRET_PREFIXES):
+            raise ImproperlyConfigured(
+                "HDH_SECRET_KEY is too weak for production: use at least 50 random characters"
+            )
+        return configured
+    if configured is not None:
+        return configured
+    # Embedded mode: generate once, keep it beside the data, readable by the owner only.
+    key_file = HDH_HOME / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    HDH_HOME.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(64)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = [
+    h.strip() for h in (env("HDH_ALLOWED_HOSTS", "") or "").split(",") if h.strip()
+] or (["localhost", "127.0.0.1", "[::1]", "testserver"] if not PRODUCTION else [])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("HDH_ALLOWED_HOSTS is required in production mode")
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in (env("HDH_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.forms",
+    "dsfr",
+    "widget_tweaks",
+    "django_tasks",
+    "django_tasks_db",
+    "hdh.core",
+    "hdh.audit",
+    "hdh.accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hdh.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hdh.accounts.middleware.SessionExpiryMiddleware",
+    "hdh.accounts.middleware.SecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hdh.urls"
+WSGI_APPLICATION = "hdh.wsgi.application"
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dsfr.context_processors.site_config",
+                "hdh.core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DEFAULT_SQLITE = f"sqlite:///{HDH_HOME / 'hdh.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", DEFAULT_SQLITE),  # type: ignore[arg-type]
+        conn_max_age=env_int("HDH_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL: readers never block the writer; IMMEDIATE: a transaction takes the
+            # write lock when it starts, so the audit chain head cannot be read stale.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DATABASES["default"]["TEST"] = {"NAME": env("HDH_TEST_DATABASE_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Accounts and sessions ------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Lock-out: this many failures within the window lock the account for the duration.
+HDH_LOCKOUT_THRESHOLD = env_int("HDH_LOCKOUT_THRESHOLD", 5)
+HDH_LOCKOUT_WINDOW_MINUTES = env_int("HDH_LOCKOUT_WINDOW_MINUTES", 15)
+HDH_LOCKOUT_MINUTES = env_int("HDH_LOCKOUT_MINUTES", 15)
+# Sessions end after this much inactivity, and in any case this long after login.
+HDH_SESSION_IDLE_MINUTES = env_int("HDH_SESSION_IDLE_MINUTES", 30)
+HDH_SESSION_MAX_HOURS = env_int("HDH_SESSION_MAX_HOURS", 12)
+HDH_TOTP_ISSUER = env("HDH_TOTP_ISSUER", "hdh")
+SESSION_COOKIE_AGE = HDH_SESSION_MAX_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# --- Security headers (production assumes TLS in front) -------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("HDH_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("HDH_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Internationalisation -------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Europe/Paris"
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = HDH_HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Without collectstatic (embedded mode), whitenoise serves from the app folders.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+MEDIA_ROOT = HDH_HOME / "media"
+
+# --- Background work (Django Tasks API, database backend) -----------------------
+TASKS = {
+    "default": {
+        "BACKEND": env(
+            "HDH_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"
+        ),
+    }
+}
+
+# --- Logging: structured, never any health data or direct identifier ------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env("HDH_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# --- django-dsfr ----------------------------------------------------------------
+DSFR_USE_INTEGRITY_CHECKSUMS = True
