@@ -116,9 +116,11 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "django_tasks",
     "django_tasks_db",
+    "hdh",
     "hdh.core",
     "hdh.audit",
     "hdh.accounts",
+    "hdh.catalog",
 ]
 
 MIDDLEWARE = [
@@ -256,14 +258,14 @@ STORAGES = {
 }
 # Without collectstatic (embedded mode), whitenoise serves from the app folders.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = HDH_HOME / "media"
 
 # --- Background work (Django Tasks API, database backend) -----------------------
 TASKS = {
     "default": {
-        "BACKEND": env(
-            "HDH_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"
-        ),
+        "BACKEND": env("HDH_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("comptes/", include("hdh.accounts.urls")),
+    path("catalogue/", include("hdh.catalog.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,8 +1,12 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from hdh.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("connexion/", auth_views.LoginView.as_view(), name="login"),
-    path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("connexion/", views.login_view, name="login"),
+    path("double-authentification/", views.mfa_verify, name="mfa_verify"),
+    path("double-authentification/activation/", views.mfa_enrol, name="mfa_enrol"),
+    path("deconnexion/", views.logout_view, name="logout"),
+    path("mon-compte/", views.profile, name="profile"),
 ]

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class Permission(enum.StrEnum):
     # Public (anyone, signed in or not)
@@ -84,8 +87,8 @@ class ProjectRole(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RoleSpec:
-    label: str
-    description: str
+    label: str | Promise
+    description: str | Promise
     permissions: frozenset[Permission]
     # SNDS security rules: two factors for anyone who can see non-public data.
     sees_non_public_data: bool = True
@@ -95,74 +98,108 @@ P = Permission
 
 ROLES: dict[Role, RoleSpec] = {
     Role.RESEARCHER: RoleSpec(
-        label="Chercheur ou chercheuse",
-        description="Searches the catalog, files applications, works in authorised projects.",
+        label=_("Chercheur ou chercheuse"),
+        description=_(
+            "Cherche dans le catalogue, dépose des demandes, travaille dans les projets autorisés."
+        ),
         permissions=frozenset({P.APPLICATION_CREATE, P.SYNTHETIC_DOWNLOAD, P.LAKE_VIEW_PROFILES}),
     ),
     Role.DATA_PRODUCER: RoleSpec(
-        label="Producteur de données",
-        description="Describes bases in the catalog and deposits their data in the lake.",
+        label=_("Producteur de données"),
+        description=_("Décrit ses bases dans le catalogue et dépose leurs données dans le lac."),
         permissions=frozenset({P.CATALOG_EDIT, P.LAKE_DEPOSIT, P.LAKE_VIEW_PROFILES}),
     ),
     Role.GUICHET_OFFICER: RoleSpec(
-        label="Agent du guichet",
-        description="Checks admissibility of applications and follows them through the workflow.",
-        permissions=frozenset({P.APPLICATION_VIEW, P.APPLICATION_ADMISSIBILITY,
-                               P.APPLICATION_CONTRACT}),
+        label=_("Agent du guichet"),
+        description=_(
+            "Vérifie la recevabilité des demandes et les suit tout au long de leur instruction."
+        ),
+        permissions=frozenset(
+            {P.APPLICATION_VIEW, P.APPLICATION_ADMISSIBILITY, P.APPLICATION_CONTRACT}
+        ),
     ),
     Role.COMMITTEE_MEMBER: RoleSpec(
-        label="Membre du comité scientifique et éthique",
-        description="Gives scientific and ethics opinions on applications assigned to them.",
+        label=_("Membre du comité scientifique et éthique"),
+        description=_(
+            "Rend des avis scientifiques et éthiques sur les demandes qui lui sont confiées."
+        ),
         permissions=frozenset({P.APPLICATION_VIEW, P.APPLICATION_REVIEW}),
     ),
     Role.REGULATOR: RoleSpec(
-        label="Autorité de régulation",
-        description="Authorises or refuses applications (CNIL in France).",
+        label=_("Autorité de régulation"),
+        description=_("Autorise ou refuse les demandes (la CNIL en France)."),
         permissions=frozenset({P.APPLICATION_VIEW, P.APPLICATION_DECIDE}),
     ),
     Role.DATA_ENGINEER: RoleSpec(
-        label="Ingénieur de données",
-        description="Approves and runs extraction plans for authorised projects.",
+        label=_("Ingénieur de données"),
+        description=_("Valide et exécute les plans d'extraction des projets autorisés."),
         permissions=frozenset({P.PREPARATION_VIEW, P.PREPARATION_RUN, P.LAKE_VIEW_PROFILES}),
     ),
     Role.OUTPUT_CHECKER: RoleSpec(
-        label="Contrôleur de sorties",
-        description="Reviews release requests in the airlock.",
+        label=_("Contrôleur de sorties"),
+        description=_("Examine les demandes de sortie de résultats dans le sas."),
         permissions=frozenset({P.RELEASE_REVIEW}),
     ),
     Role.AUDITOR: RoleSpec(
-        label="Auditeur ou délégué à la protection des données",
-        description="Reads and verifies the audit log; handles citizens' rights requests.",
-        permissions=frozenset({P.AUDIT_VIEW, P.AUDIT_VERIFY, P.RIGHTS_REQUEST_HANDLE,
-                               P.OPPOSITION_REGISTER_VIEW}),
+        label=_("Auditeur ou délégué à la protection des données"),
+        description=_(
+            "Consulte et vérifie le journal d'audit ; traite les demandes d'exercice des droits."
+        ),
+        permissions=frozenset(
+            {P.AUDIT_VIEW, P.AUDIT_VERIFY, P.RIGHTS_REQUEST_HANDLE, P.OPPOSITION_REGISTER_VIEW}
+        ),
     ),
     Role.ADMINISTRATOR: RoleSpec(
-        label="Administrateur",
-        description="Manages accounts, organisations and roles.",
+        label=_("Administrateur"),
+        description=_("Gère les comptes, les organisations et les rôles."),
         permissions=frozenset({P.ACCOUNTS_MANAGE, P.ADMIN_SITE, P.AUDIT_VERIFY}),
     ),
 }
 
 PROJECT_ROLES: dict[ProjectRole, RoleSpec] = {
     ProjectRole.CONTROLLER: RoleSpec(
-        label="Responsable de traitement",
-        description="Answers for the processing; manages the project's team.",
-        permissions=frozenset({P.APPLICATION_VIEW, P.APPLICATION_EDIT, P.WORKSPACE_ACCESS,
-                               P.WORKSPACE_QUERY, P.WORKSPACE_RUN_JOB, P.RELEASE_REQUEST,
-                               P.RELEASE_DOWNLOAD}),
+        label=_("Responsable de traitement"),
+        description=_("Répond du traitement ; gère l'équipe du projet."),
+        permissions=frozenset(
+            {
+                P.APPLICATION_VIEW,
+                P.APPLICATION_EDIT,
+                P.WORKSPACE_ACCESS,
+                P.WORKSPACE_QUERY,
+                P.WORKSPACE_RUN_JOB,
+                P.RELEASE_REQUEST,
+                P.RELEASE_DOWNLOAD,
+            }
+        ),
     ),
     ProjectRole.SCIENTIFIC_LEAD: RoleSpec(
-        label="Responsable scientifique",
-        description="Leads the analysis; files and amends the application.",
-        permissions=frozenset({P.APPLICATION_VIEW, P.APPLICATION_EDIT, P.WORKSPACE_ACCESS,
-                               P.WORKSPACE_QUERY, P.WORKSPACE_RUN_JOB, P.RELEASE_REQUEST,
-                               P.RELEASE_DOWNLOAD}),
+        label=_("Responsable scientifique"),
+        description=_("Dirige l'analyse ; dépose et modifie la demande."),
+        permissions=frozenset(
+            {
+                P.APPLICATION_VIEW,
+                P.APPLICATION_EDIT,
+                P.WORKSPACE_ACCESS,
+                P.WORKSPACE_QUERY,
+                P.WORKSPACE_RUN_JOB,
+                P.RELEASE_REQUEST,
+                P.RELEASE_DOWNLOAD,
+            }
+        ),
     ),
     ProjectRole.MEMBER: RoleSpec(
-        label="Membre du projet",
-        description="Analyses the project's prepared data in its workspace.",
-        permissions=frozenset({P.APPLICATION_VIEW, P.WORKSPACE_ACCESS, P.WORKSPACE_QUERY,
-                               P.WORKSPACE_RUN_JOB, P.RELEASE_REQUEST, P.RELEASE_DOWNLOAD}),
+        label=_("Membre du projet"),
+        description=_("Analyse les données préparées du projet dans son espace."),
+        permissions=frozenset(
+            {
+                P.APPLICATION_VIEW,
+                P.WORKSPACE_ACCESS,
+                P.WORKSPACE_QUERY,
+                P.WORKSPACE_RUN_JOB,
+                P.RELEASE_REQUEST,
+                P.RELEASE_DOWNLOAD,
+            }
+        ),
     ),
 }
 

@@ -1,0 +1,73 @@
+"""``hdh worker``: runs background tasks (Django Tasks API, database backend) and
+enqueues the platform's periodic work (the daily audit seal)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+logger = logging.getLogger("hdh.worker")
+
+
+def _periodic(stop: threading.Event, every: float) -> None:
+    from hdh.audit.tasks import seal_pending_days
+
+    while not stop.is_set():
+        try:
+            close_old_connections()
+            seal_pending_days.enqueue()
+        except Exception:  # keep scheduling; the failure is in the worker's log
+            logger.exception("could not enqueue periodic tasks")
+        finally:
+            close_old_connections()
+        stop.wait(every)
+
+
+class Command(BaseCommand):
+    help = "Run the background worker."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds between polls when the queue is empty.",
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="Run every outstanding task, then exit."
+        )
+        parser.add_argument(
+            "--periodic-every",
+            type=float,
+            default=3600.0,
+            help="Seconds between enqueues of periodic work (audit seal).",
+        )
+        parser.add_argument("--no-periodic", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        stop = threading.Event()
+        if not options["no_periodic"] and not options["batch"]:
+            threading.Thread(
+                target=_periodic,
+                args=(stop, options["periodic_every"]),
+                daemon=True,
+                name="hdh-periodic",
+            ).start()
+        try:
+            call_command(
+                "db_worker",
+                queue_name="*",
+                interval=options["interval"],
+                batch=options["batch"],
+                reload=False,
+                startup_delay=False,
+                verbosity=options["verbosity"],
+            )
+        finally:
+            stop.set()

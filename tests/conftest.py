@@ -1,0 +1,36 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Test databases may be flushed between transactional tests; see the audit
+    # app's ``flush`` command, which refuses otherwise.
+    os.environ["HDH_ALLOW_AUDIT_FLUSH"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(settings, tmp_path: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Every test gets its own lake and audit anchor file."""
+    settings.HDH_LAKE = tmp_path / "lake"
+    settings.HDH_AUDIT_ANCHOR = tmp_path / "audit-anchor.jsonl"
+    return
+
+
+@pytest.fixture(autouse=True)
+def _static_files_found_lazily(settings) -> None:  # type: ignore[no-untyped-def]
+    # whitenoise otherwise scans every DSFR asset each time a test client starts.
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings) -> None:  # type: ignore[no-untyped-def]
+    # Argon2 is the production hasher (tested in tests/test_settings.py); tests
+    # that log in many times use a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
