@@ -153,7 +153,6 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
                 "hdh.core.context_processors.platform",
             ],
         },
@@ -287,3 +286,5 @@ LOGGING = {
 
 # --- django-dsfr ----------------------------------------------------------------
 DSFR_USE_INTEGRITY_CHECKSUMS = True
+# django-dsfr's tags would otherwise mark what they are given as safe HTML.
+DSFR_CONTENT_IS_SAFE = False
