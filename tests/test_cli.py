@@ -87,7 +87,9 @@ def test_serve_rejects_a_bad_port(embedded_env: dict, tmp_path: Path) -> None:
     assert "invalid port" in result.stderr
 
 
-@pytest.mark.django_db
+# The worker closes and reopens connections between tasks, as in production, so
+# this test needs real commits rather than a wrapping transaction.
+@pytest.mark.django_db(transaction=True)
 def test_worker_runs_enqueued_tasks() -> None:
     from django_tasks import TaskResultStatus
 
