@@ -156,50 +156,33 @@ ROLES: dict[Role, RoleSpec] = {
     ),
 }
 
+# What every project member may do; leads also edit the application.
+_PROJECT_WORK = frozenset(
+    {
+        P.APPLICATION_VIEW,
+        P.WORKSPACE_ACCESS,
+        P.WORKSPACE_QUERY,
+        P.WORKSPACE_RUN_JOB,
+        P.RELEASE_REQUEST,
+        P.RELEASE_DOWNLOAD,
+    }
+)
+
 PROJECT_ROLES: dict[ProjectRole, RoleSpec] = {
     ProjectRole.CONTROLLER: RoleSpec(
         label=_("Responsable de traitement"),
         description=_("Répond du traitement ; gère l'équipe du projet."),
-        permissions=frozenset(
-            {
-                P.APPLICATION_VIEW,
-                P.APPLICATION_EDIT,
-                P.WORKSPACE_ACCESS,
-                P.WORKSPACE_QUERY,
-                P.WORKSPACE_RUN_JOB,
-                P.RELEASE_REQUEST,
-                P.RELEASE_DOWNLOAD,
-            }
-        ),
+        permissions=_PROJECT_WORK | {P.APPLICATION_EDIT},
     ),
     ProjectRole.SCIENTIFIC_LEAD: RoleSpec(
         label=_("Responsable scientifique"),
         description=_("Dirige l'analyse ; dépose et modifie la demande."),
-        permissions=frozenset(
-            {
-                P.APPLICATION_VIEW,
-                P.APPLICATION_EDIT,
-                P.WORKSPACE_ACCESS,
-                P.WORKSPACE_QUERY,
-                P.WORKSPACE_RUN_JOB,
-                P.RELEASE_REQUEST,
-                P.RELEASE_DOWNLOAD,
-            }
-        ),
+        permissions=_PROJECT_WORK | {P.APPLICATION_EDIT},
     ),
     ProjectRole.MEMBER: RoleSpec(
         label=_("Membre du projet"),
         description=_("Analyse les données préparées du projet dans son espace."),
-        permissions=frozenset(
-            {
-                P.APPLICATION_VIEW,
-                P.WORKSPACE_ACCESS,
-                P.WORKSPACE_QUERY,
-                P.WORKSPACE_RUN_JOB,
-                P.RELEASE_REQUEST,
-                P.RELEASE_DOWNLOAD,
-            }
-        ),
+        permissions=_PROJECT_WORK,
     ),
 }
 
