@@ -128,7 +128,7 @@ def test_demo_serves_the_platform_and_runs_the_worker(
     demo: tuple[str, subprocess.Popen, Path],
 ) -> None:
     url, process, home = demo
-    page = wait_for(url, timeout=180)
+    page = wait_for(url, timeout=420)  # the demo loads the SNDS catalog and data first
     assert 'lang="fr"' in page
     assert "fr-header" in page  # the DSFR layout
     assert wait_for(url + "healthz").startswith('{"status": "ok"')
@@ -151,3 +151,12 @@ def test_demo_serves_the_platform_and_runs_the_worker(
     assert f"hdh is running at {url}" in output
     for username in ("demo-researcher", "demo-admin"):
         assert username in output
+
+
+def test_every_periodic_task_is_a_real_task() -> None:
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+    from django_tasks.base import Task
+
+    for path in settings.HDH_PERIODIC_TASKS:
+        assert isinstance(import_string(path), Task), path

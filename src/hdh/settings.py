@@ -121,6 +121,10 @@ INSTALLED_APPS = [
     "hdh.audit",
     "hdh.accounts",
     "hdh.catalog",
+    "hdh.engines",
+    "hdh.synth",
+    "hdh.lake",
+    "hdh.access",
 ]
 
 MIDDLEWARE = [
@@ -261,12 +265,38 @@ if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = HDH_HOME / "media"
 
+# --- E-mail (notifications) ------------------------------------------------------
+# Embedded mode writes each message as a file under $HDH_HOME/mail; production
+# sends through SMTP (EMAIL_HOST etc. from HDH_EMAIL_HOST, HDH_EMAIL_PORT).
+EMAIL_BACKEND = env(
+    "HDH_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = HDH_HOME / "mail"
+EMAIL_HOST = env("HDH_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("HDH_EMAIL_PORT", 25)
+EMAIL_USE_TLS = env_bool("HDH_EMAIL_USE_TLS", PRODUCTION)
+DEFAULT_FROM_EMAIL = env("HDH_DEFAULT_FROM_EMAIL", "hdh <ne-pas-repondre@hdh.localhost>")
+
+# --- Lake ----------------------------------------------------------------------
+# CASD rule for SNDS outputs: no published cell may count fewer than this many.
+HDH_SMALL_COUNT_THRESHOLD = env_int("HDH_SMALL_COUNT_THRESHOLD", 11)
+
 # --- Background work (Django Tasks API, database backend) -----------------------
 TASKS = {
     "default": {
         "BACKEND": env("HDH_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+# Enqueued by ``hdh worker`` every ``--periodic-every`` seconds (default hourly);
+# each is idempotent, so a late or repeated run is harmless.
+HDH_PERIODIC_TASKS = [
+    "hdh.audit.tasks.seal_pending_days",
+    "hdh.access.tasks.close_expired_permits",
+]
+HDH_ACCESS_PROTOCOL_MAX_BYTES = env_int("HDH_ACCESS_PROTOCOL_MAX_BYTES", 20 * 1024 * 1024)
 
 # --- Logging: structured, never any health data or direct identifier ------------
 LOGGING = {

@@ -13,6 +13,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("comptes/", include("hdh.accounts.urls")),
     path("catalogue/", include("hdh.catalog.urls")),
+    path("lac/", include("hdh.lake.urls")),
+    path("projets/", include("hdh.access.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

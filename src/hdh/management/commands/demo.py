@@ -16,6 +16,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -99,3 +100,5 @@ class Command(BaseCommand):
                 f"{account.totp_secret.ljust(32)}  {roles}"
             )
         self.stdout.write(f"\nSign in at http://{host}:{port}/comptes/connexion/")
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            self.stdout.write(f"E-mail notifications are written to {settings.EMAIL_FILE_PATH}/")

@@ -1,5 +1,5 @@
 """``hdh worker``: runs background tasks (Django Tasks API, database backend) and
-enqueues the platform's periodic work (the daily audit seal)."""
+enqueues the periodic work listed in HDH_PERIODIC_TASKS."""
 
 from __future__ import annotations
 
@@ -8,24 +8,26 @@ import threading
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger("hdh.worker")
 
 
 def _periodic(stop: threading.Event, every: float) -> None:
-    from hdh.audit.tasks import seal_pending_days
-
+    tasks = [import_string(path) for path in settings.HDH_PERIODIC_TASKS]
     while not stop.is_set():
-        try:
-            close_old_connections()
-            seal_pending_days.enqueue()
-        except Exception:  # keep scheduling; the failure is in the worker's log
-            logger.exception("could not enqueue periodic tasks")
-        finally:
-            close_old_connections()
+        for task in tasks:
+            try:
+                close_old_connections()
+                task.enqueue()
+            except Exception:  # keep scheduling; the failure is in the worker's log
+                logger.exception("could not enqueue periodic task %s", task.name)
+            finally:
+                close_old_connections()
         stop.wait(every)
 
 
@@ -46,7 +48,7 @@ class Command(BaseCommand):
             "--periodic-every",
             type=float,
             default=3600.0,
-            help="Seconds between enqueues of periodic work (audit seal).",
+            help="Seconds between enqueues of periodic work (HDH_PERIODIC_TASKS).",
         )
         parser.add_argument("--no-periodic", action="store_true")
 

@@ -1,0 +1,25 @@
+from hdh.catalog.models.bases import Base
+from hdh.catalog.models.codes import Code, CodeList
+from hdh.catalog.models.dictionary import DictionaryVersion, Relation, Table, Variable
+from hdh.catalog.models.search import (
+    DocumentKind,
+    SearchDocument,
+    SearchGram,
+    SearchPosting,
+    SearchTerm,
+)
+
+__all__ = [
+    "Base",
+    "Code",
+    "CodeList",
+    "DictionaryVersion",
+    "DocumentKind",
+    "Relation",
+    "SearchDocument",
+    "SearchGram",
+    "SearchPosting",
+    "SearchTerm",
+    "Table",
+    "Variable",
+]

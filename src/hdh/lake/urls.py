@@ -1,0 +1,16 @@
+from django.urls import path
+
+from hdh.lake import views
+
+app_name = "lake"
+
+urlpatterns = [
+    path("deposer/", views.deposit, name="deposit"),
+    path("depots/<str:reference>/", views.deposit_report, name="deposit_report"),
+    path(
+        "echantillons/<slug:slug>/<str:table>.csv",
+        views.synthetic_sample,
+        name="synthetic_sample",
+    ),
+    path("profils/<slug:slug>/<str:table>/<str:variable>/", views.profile, name="variable_profile"),
+]

@@ -1,0 +1,104 @@
+"""Lake pages: deposit form, deposit report, variable profile. Views parse, call one
+service, render."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from hdh.accounts.authorization import has_permission, permission_required
+from hdh.catalog.models import Base
+from hdh.core.errors import NotAllowed, ValidationFailed
+from hdh.core.permissions import Permission
+from hdh.lake import queries
+from hdh.lake.forms import DepositForm
+from hdh.lake.models import Deposit
+from hdh.lake.services import ingest
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@permission_required(Permission.LAKE_DEPOSIT)
+def deposit(request: HttpRequest) -> HttpResponse:
+    form = DepositForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        with tempfile.TemporaryDirectory(prefix="hdh-upload-") as folder:
+            files = []
+            for number, upload in enumerate(form.cleaned_data["uploads"]):
+                # Uploads are copied chunk by chunk; the original name keeps its extension.
+                path = Path(folder) / f"{number}{Path(upload.name).suffix.lower()[:10]}"
+                with path.open("wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+                files.append((upload.name, path))
+            try:
+                result = ingest(
+                    base=form.cleaned_data["base"],
+                    table=form.cleaned_data["table"].strip(),
+                    files=files,
+                    by=request.user,
+                )
+            except NotAllowed as exc:
+                raise PermissionDenied from exc
+            except ValidationFailed:
+                form.add_error(
+                    "table", _("Cette table n'est pas décrite dans le dictionnaire de la base.")
+                )
+            else:
+                return redirect("lake:deposit_report", reference=result.reference)
+    return render(
+        request,
+        "lake/deposit.html",
+        {"form": form, "deposits": queries.deposits_by(request.user, limit=10)},
+    )
+
+
+@login_required
+@require_safe
+def deposit_report(request: HttpRequest, reference: str) -> HttpResponse:
+    item = get_object_or_404(Deposit.objects.select_related("base", "version"), reference=reference)
+    if item.created_by_id != request.user.pk and not has_permission(
+        request.user, Permission.LAKE_DEPOSIT, item.base
+    ):
+        raise PermissionDenied
+    return render(request, "lake/report.html", {"deposit": item})
+
+
+@require_safe
+@permission_required(Permission.CATALOG_VIEW)
+def profile(request: HttpRequest, slug: str, table: str, variable: str) -> HttpResponse:
+    stats = queries.latest_profile(base_slug=slug, table=table, variable=variable)
+    context = {
+        "slug": slug,
+        "table": table,
+        "variable": variable,
+        "stats": stats,
+        "bars": queries.bars(stats or {}),
+    }
+    return render(request, "lake/profile.html", context)
+
+
+SAMPLE_ROWS = 1000
+
+
+@require_safe
+@permission_required(Permission.SYNTHETIC_DOWNLOAD)
+def synthetic_sample(request: HttpRequest, slug: str, table: str) -> HttpResponse:
+    """1,000 synthetic rows of a catalogued table, as CSV: code before access."""
+    from hdh.synth import samples
+
+    base = get_object_or_404(Base, slug=slug)
+    try:
+        content = samples.csv_sample(base=base, table=table, rows=SAMPLE_ROWS)
+    except ValidationFailed as exc:
+        raise Http404(str(exc)) from exc
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{table}-synthetique.csv"'
+    return response
