@@ -28,3 +28,4 @@ def _conflict(request: HttpRequest, exc: InvalidState) -> HttpResponse:
 
 api.add_router("catalog/", catalog_router)
 api.add_router("access/", "hdh.access.api.router")
+api.add_router("lake/", "hdh.lake.api.router")

@@ -131,6 +131,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hdh.core.middleware.RequestIdMiddleware",
+    "hdh.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -283,6 +284,8 @@ DEFAULT_FROM_EMAIL = env("HDH_DEFAULT_FROM_EMAIL", "hdh <ne-pas-repondre@hdh.loc
 # --- Lake ----------------------------------------------------------------------
 # CASD rule for SNDS outputs: no published cell may count fewer than this many.
 HDH_SMALL_COUNT_THRESHOLD = env_int("HDH_SMALL_COUNT_THRESHOLD", 11)
+# Largest deposit (all files together) through the web form or the API.
+HDH_LAKE_UPLOAD_MAX_BYTES = env_int("HDH_LAKE_UPLOAD_MAX_BYTES", 2 * 1024**3)
 
 # --- Background work (Django Tasks API, database backend) -----------------------
 TASKS = {

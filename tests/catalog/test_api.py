@@ -80,7 +80,9 @@ def test_search_parameters_are_checked(catalog: str, params: dict[str, str]) -> 
     assert Client().get("/api/catalog/search", params).status_code == 422
 
 
-@pytest.mark.parametrize("q", ["' OR 1=1 --", "%_%", "\u0000", "日本", "<script>"])
+# A NUL character is refused for every URL by the platform's middleware
+# (tests/core/test_nul.py).
+@pytest.mark.parametrize("q", ["' OR 1=1 --", "%_%", "日本", "<script>"])
 def test_hostile_searches_answer(catalog: str, q: str) -> None:
     response = Client().get("/api/catalog/search", {"q": q})
     assert response.status_code == 200

@@ -99,3 +99,22 @@ def test_researchers_download_a_synthetic_sample_of_a_catalogued_table(base):
     missing = reverse("lake:synthetic_sample", kwargs={"slug": base.slug, "table": "NOPE"})
     assert client.get(missing).status_code == 404
     assert Client().get(url).status_code == 302  # anonymous: sign in first
+
+
+@pytest.mark.parametrize(
+    ("name", "limit", "message"),
+    [
+        ("patients.exe", None, "Format non pris en charge"),
+        ("patients.csv", 10, "Le dépôt dépasse"),
+    ],
+)
+def test_the_web_form_applies_the_same_limits_as_the_api(base, settings, name, limit, message):
+    if limit is not None:
+        settings.HDH_LAKE_UPLOAD_MAX_BYTES = limit
+    producer = create_producer(with_totp=True)
+    client = Client()
+    sign_in(client, producer)
+    response = upload(client, base, HEADER + "P0000001;1;1950;075\n", name=name)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Deposit.objects.exists()

@@ -6,7 +6,7 @@ import contextvars
 import re
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 from hdh.core import ids
 
@@ -34,3 +34,23 @@ class RequestIdMiddleware:
             current_request_id.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+class RejectNulMiddleware:
+    """Refuse a request whose path or query string holds a NUL character.
+
+    No URL of the platform legitimately contains one, and PostgreSQL cannot
+    store or compare text with NUL: refusing here turns what would be a server
+    error deep in a view into a clear 400 for every route at once.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        raw_query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in raw_query or "\x00" in raw_query:
+            return HttpResponseBadRequest(
+                "Caractère nul refusé dans l'adresse.", content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)

@@ -6,6 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hdh.catalog.models import Base
+from hdh.core.errors import ValidationFailed
+from hdh.lake import uploads
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -39,3 +41,11 @@ class DepositForm(forms.Form):
             "CSV (encodage et séparateur détectés), Parquet, SAS (sas7bdat) ou Stata (dta)."
         ),
     )
+
+    def clean_uploads(self) -> list[Any]:
+        files: list[Any] = self.cleaned_data["uploads"]
+        try:
+            uploads.check(files)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return files

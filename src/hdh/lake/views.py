@@ -3,9 +3,6 @@ service, render."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +14,7 @@ from hdh.accounts.authorization import has_permission, permission_required
 from hdh.catalog.models import Base
 from hdh.core.errors import NotAllowed, ValidationFailed
 from hdh.core.permissions import Permission
-from hdh.lake import queries
+from hdh.lake import queries, uploads
 from hdh.lake.forms import DepositForm
 from hdh.lake.models import Deposit
 from hdh.lake.services import ingest
@@ -29,15 +26,7 @@ from hdh.lake.services import ingest
 def deposit(request: HttpRequest) -> HttpResponse:
     form = DepositForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        with tempfile.TemporaryDirectory(prefix="hdh-upload-") as folder:
-            files = []
-            for number, upload in enumerate(form.cleaned_data["uploads"]):
-                # Uploads are copied chunk by chunk; the original name keeps its extension.
-                path = Path(folder) / f"{number}{Path(upload.name).suffix.lower()[:10]}"
-                with path.open("wb") as out:
-                    for chunk in upload.chunks():
-                        out.write(chunk)
-                files.append((upload.name, path))
+        with uploads.staged(form.cleaned_data["uploads"]) as files:
             try:
                 result = ingest(
                     base=form.cleaned_data["base"],

@@ -100,5 +100,5 @@ class Command(BaseCommand):
                 f"{account.totp_secret.ljust(32)}  {roles}"
             )
         self.stdout.write(f"\nSign in at http://{host}:{port}/comptes/connexion/")
-        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        if str(settings.EMAIL_BACKEND).endswith("filebased.EmailBackend"):
             self.stdout.write(f"E-mail notifications are written to {settings.EMAIL_FILE_PATH}/")
