@@ -166,7 +166,7 @@ def bench(extra: list[str]) -> None:
     install("[test]")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HDH_", "DATABASE_URL"))}
     databases = ["sqlite"] + (["postgres"] if postgres_available() else [])
-    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+    for script in sorted((ROOT / "benchmarks").glob("[!_]*.py")):
         for database in databases:
             say(f"{script.name} on {database}")
             run(PY, script, "--database", database, *extra, env=env)

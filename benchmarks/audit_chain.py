@@ -24,36 +24,9 @@ import time
 import uuid
 from pathlib import Path
 
+from _database import configure, drop  # a sibling module of this script
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def configure(database: str, home: Path) -> str | None:
-    os.environ["HDH_HOME"] = str(home)
-    os.environ.pop("DATABASE_URL", None)
-    if database == "postgres":
-        import psycopg
-
-        server = os.environ.get(
-            "HDH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-        )
-        name = f"hdh_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + "/" + name
-        return name
-    return None
-
-
-def drop(name: str | None) -> None:
-    if name is None:
-        return
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    server = os.environ.get("HDH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def main() -> None:
