@@ -75,6 +75,8 @@ def lint() -> None:
     run(BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py")
     say("mypy (services and engines)")
     run(BIN / "mypy", "src/hdh")
+    say("bandit (security lint)")
+    run(BIN / "bandit", "-q", "-c", "pyproject.toml", "-r", "src/hdh")
     say("import contracts")
     run(BIN / "lint-imports", "--no-cache")
 
@@ -148,7 +150,9 @@ def test(extra: list[str]) -> None:
                 "DATABASE_URL": PG_URL,
                 "HDH_TEST_DATABASE_NAME": name,
             }
-            pytest(f"PostgreSQL (database {name})", pg_env, [*extra, "--create-db"])
+            # Tests that never touch the database ran in the SQLite pass.
+            pg_only = ["-m", "not database_independent", "--create-db"]
+            pytest(f"PostgreSQL (database {name})", pg_env, [*extra, *pg_only])
         elif CI:
             sys.exit("✗ PostgreSQL is required in CI and is not reachable at " + PG_URL)
         else:

@@ -15,6 +15,28 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["HDH_ALLOW_AUDIT_FLUSH"] = "1"
 
 
+# Tests that never touch the application database (engines, Spark cluster,
+# linkage, disclosure checks, the 10M synthetic scale test whose database only
+# holds the catalog): their result is the same whatever DATABASE_URL says, so
+# the PostgreSQL pass of ``dev.py test`` skips them (``-m "not
+# database_independent"``) and the SQLite pass runs them.
+DATABASE_INDEPENDENT = (
+    "tests/engines/",
+    "tests/airlock/",
+    "tests/preparation/test_cluster.py",
+    "tests/preparation/test_linkage_",
+    "tests/synth/test_scale.py",
+)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = item.path.resolve().relative_to(ROOT).as_posix()
+        if relative.startswith(DATABASE_INDEPENDENT):
+            item.add_marker(pytest.mark.database_independent)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(settings, tmp_path: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Every test gets its own lake and audit anchor file."""

@@ -12,7 +12,9 @@ Two modes:
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -62,6 +64,12 @@ HDH_LAKE = Path(env("HDH_LAKE", str(HDH_HOME / "lake"))).resolve()  # type: igno
 HDH_AUDIT_ANCHOR = Path(
     env("HDH_AUDIT_ANCHOR", str(HDH_HOME / "audit-anchor.jsonl"))  # type: ignore[arg-type]
 ).resolve()
+# Pseudonymisation secrets (docs/adr/0009): outside the lake and the database.
+HDH_KEY_STORE = Path(
+    env("HDH_KEY_STORE", str(HDH_HOME / "keys"))  # type: ignore[arg-type]
+).resolve()
+# DuckDB memory limit of a preparation run (beyond it, work spills to disk).
+HDH_PREPARATION_MEMORY_LIMIT = env("HDH_PREPARATION_MEMORY_LIMIT", "1GB")
 
 DEBUG = env_bool("HDH_DEBUG", False)
 
@@ -125,6 +133,9 @@ INSTALLED_APPS = [
     "hdh.synth",
     "hdh.lake",
     "hdh.access",
+    "hdh.keys",
+    "hdh.preparation",
+    "hdh.citizens",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +150,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "hdh.accounts.middleware.SessionExpiryMiddleware",
     "hdh.accounts.middleware.SecondFactorMiddleware",
+    "hdh.accounts.tokens.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -286,6 +298,18 @@ DEFAULT_FROM_EMAIL = env("HDH_DEFAULT_FROM_EMAIL", "hdh <ne-pas-repondre@hdh.loc
 HDH_SMALL_COUNT_THRESHOLD = env_int("HDH_SMALL_COUNT_THRESHOLD", 11)
 # Largest deposit (all files together) through the web form or the API.
 HDH_LAKE_UPLOAD_MAX_BYTES = env_int("HDH_LAKE_UPLOAD_MAX_BYTES", 2 * 1024**3)
+# Synthetic SNDS beneficiaries ``hdh demo`` deposits in the lake.
+HDH_DEMO_BENEFICIARIES = env_int("HDH_DEMO_BENEFICIARIES", 100_000)
+
+# Citizens' portal: who the data protection officer is, shown on the public pages.
+HDH_DPO_NAME = env("HDH_DPO_NAME", "Délégué à la protection des données") or ""
+HDH_DPO_EMAIL = env("HDH_DPO_EMAIL", "dpo@hdh.localhost") or ""
+HDH_DPO_ADDRESS = env("HDH_DPO_ADDRESS", "") or ""
+# Citizens' sign-in through an OpenID Connect provider (FranceConnect-like); off when empty.
+HDH_OIDC_ISSUER = env("HDH_OIDC_ISSUER", "") or ""
+HDH_OIDC_CLIENT_ID = env("HDH_OIDC_CLIENT_ID", "") or ""
+HDH_OIDC_CLIENT_SECRET = env("HDH_OIDC_CLIENT_SECRET", "") or ""
+HDH_OIDC_SCOPES = env("HDH_OIDC_SCOPES", "openid given_name family_name birthdate gender") or ""
 
 # --- Background work (Django Tasks API, database backend) -----------------------
 TASKS = {
@@ -300,6 +324,56 @@ HDH_PERIODIC_TASKS = [
     "hdh.access.tasks.close_expired_permits",
 ]
 HDH_ACCESS_PROTOCOL_MAX_BYTES = env_int("HDH_ACCESS_PROTOCOL_MAX_BYTES", 20 * 1024 * 1024)
+
+
+# --- Guichet (access) -------------------------------------------------------------
+# The site's public address, for the absolute links of e-mails.
+HDH_BASE_URL = (env("HDH_BASE_URL", "http://localhost:8000") or "").rstrip("/")
+if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", HDH_BASE_URL):
+    raise ImproperlyConfigured(
+        f"HDH_BASE_URL must be an http(s) address like https://hdh.example.org, "
+        f"got {HDH_BASE_URL!r}"
+    )
+
+
+def env_deadlines(name: str) -> dict[str, str]:
+    """JSON ``{"opinion": "30d"}`` or a list ``opinion=30,decision=2m`` (bare number: days).
+    Stage names and delays are checked when the guichet starts (hdh.access.apps)."""
+    raw = (env(name, "") or "").strip()
+    if not raw:
+        return {}
+    if raw.startswith("{"):
+        try:
+            parsed = json.loads(raw)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise ImproperlyConfigured(f"{name} must be a JSON object")
+        return {str(key): str(value) for key, value in parsed.items()}
+    pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ImproperlyConfigured(f"{name} must be a list like 'opinion=30d,decision=2m'")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+# Overrides of the stage deadlines (defaults: hdh.access.deadlines.DEFAULTS).
+HDH_ACCESS_DEADLINES = env_deadlines("HDH_ACCESS_DEADLINES")
+# Votes needed before the committee's opinion is recorded: "all" (every assigned
+# member without a conflict of interest) or a number of votes.
+HDH_COMMITTEE_QUORUM = (env("HDH_COMMITTEE_QUORUM", "all") or "all").strip().lower()
+if HDH_COMMITTEE_QUORUM != "all" and not (
+    HDH_COMMITTEE_QUORUM.isdigit() and 1 <= int(HDH_COMMITTEE_QUORUM) <= 99
+):
+    raise ImproperlyConfigured(
+        f"HDH_COMMITTEE_QUORUM must be 'all' or a number from 1 to 99, got {HDH_COMMITTEE_QUORUM!r}"
+    )
+# Antivirus for uploaded protocols: "none", or the path of clamd's Unix socket.
+HDH_UPLOAD_SCANNER = (env("HDH_UPLOAD_SCANNER", "none") or "none").strip()
+if HDH_UPLOAD_SCANNER != "none" and not HDH_UPLOAD_SCANNER.startswith("/"):
+    raise ImproperlyConfigured(
+        f"HDH_UPLOAD_SCANNER must be 'none' or the absolute path of clamd's socket, "
+        f"got {HDH_UPLOAD_SCANNER!r}"
+    )
 
 # --- Logging: structured, never any health data or direct identifier ------------
 LOGGING = {

@@ -15,6 +15,8 @@ urlpatterns = [
     path("catalogue/", include("hdh.catalog.urls")),
     path("lac/", include("hdh.lake.urls")),
     path("projets/", include("hdh.access.urls")),
+    path("preparation/", include("hdh.preparation.urls")),
+    path("citoyens/", include("hdh.citizens.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -38,7 +38,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any] | None, set[str]]] = {
     ("POST", "/applications/{pk}/admissibility"): ({"decision": "accept"}, {"officer"}),
     ("POST", "/applications/{pk}/committee-opinion"): (
         {"outcome": "favourable", "rationale": "r"},
-        {"reviewer"},
+        # The guichet officer, or the chair of the file (nobody is assigned here).
+        {"officer"},
     ),
     ("POST", "/applications/{pk}/decision"): (
         {"outcome": "refused", "rationale": "r"},
@@ -47,6 +48,11 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any] | None, set[str]]] = {
     ("POST", "/applications/{pk}/contract"): (None, {"officer"}),
     ("GET", "/applications/{pk}/messages"): (None, FILE_READERS),
     ("POST", "/applications/{pk}/messages"): ({"body": "Bonjour"}, FILE_READERS),
+    ("POST", "/applications/{pk}/publications"): (
+        {"title": "T", "kind": "article", "published_on": "2024-01-01", "doi": "10.1000/x"},
+        # The project's team, or the guichet.
+        {"owner", "officer"},
+    ),
     ("GET", "/directory"): (None, EVERYONE),
     ("GET", "/statistics"): (None, EVERYONE),
 }

@@ -12,7 +12,7 @@ from hdh.audit.models import AuditEvent
 from hdh.core.errors import InvalidState, NotAllowed, ValidationFailed
 from hdh.core.governance import DirectWriteRefused
 from hdh.core.permissions import Permission, Role
-from tests.factories.access import create_application_at, create_draft, researcher
+from tests.factories.access import Staff, create_application_at, create_draft, researcher
 from tests.factories.accounts import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,18 +141,15 @@ def test_returned_goes_back_to_the_stage_that_returned_it() -> None:
     assert application.returned_from == ""
 
 
-def test_answers_record_the_version_of_their_question(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dataclasses import replace
-
+def test_answers_record_the_version_of_their_question() -> None:
     from hdh.access import policies, questions
+    from hdh.access.services import questions as bank
 
     application = create_draft()
-    assert application.answer_versions["purpose"] == questions.BY_KEY["purpose"].version
+    assert application.answer_versions["purpose"] == questions.by_key()["purpose"].version == 1
     assert policies.completeness_problems(application) == []
-    reworded = replace(questions.BY_KEY["purpose"], version=2)
-    monkeypatch.setitem(questions.BY_KEY, "purpose", reworded)
-    monkeypatch.setattr(
-        questions, "BANK", tuple(reworded if q.key == "purpose" else q for q in questions.BANK)
+    bank.revise(
+        by=Staff().officer, key="purpose", label="Finalité du traitement", help_text="Précise."
     )
     assert [q.key for q in questions.outdated_answers(application)] == ["purpose"]
     assert any("vérifiez" in p for p in policies.completeness_problems(application))

@@ -136,8 +136,7 @@ def test_stata_files_and_wrong_types(base, producer, tmp_path):
 
 
 def test_a_file_that_is_not_sas_is_reported_unreadable(base, producer, write):
-    # The SAS and Stata readers are the same (ReadStat); pyreadstat cannot write
-    # SAS7BDAT, so a valid SAS file is exercised through Stata above.
+    # Real SAS7BDAT files, valid and truncated, are deposited in test_sas.py.
     findings = rejected(base, producer, write("p.sas7bdat", b"SAS FILE" + b"x" * 2000))
     assert ("file.unreadable", None) in findings
 

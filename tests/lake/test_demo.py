@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_demo_deposits_each_snds_table_once(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(demo, "BENEFICIARIES", 400)
+    settings.HDH_DEMO_BENEFICIARIES = 400
     settings.HDH_HOME = tmp_path / "home"
     summary = demo.load()
     assert summary.startswith("SNDS synthétique : 7 versions")

@@ -12,7 +12,14 @@ from pydantic import ConfigDict
 
 from hdh.access import directory, queries
 from hdh.access.models import Application
-from hdh.access.services import applications, decisions, messages, perimeter, reviews
+from hdh.access.services import (
+    applications,
+    decisions,
+    messages,
+    perimeter,
+    publications,
+    reviews,
+)
 from hdh.accounts.authorization import has_permission
 from hdh.accounts.models import User
 from hdh.catalog.models import Base, Table
@@ -134,6 +141,25 @@ class MessageIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     body: str = Field(..., max_length=5000)
+
+
+class PublicationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(..., max_length=500)
+    kind: str = Field(..., max_length=16)
+    published_on: dt.date
+    url: str = Field("", max_length=500)
+    doi: str = Field("", max_length=200)
+
+
+class PublicationOut(Schema):
+    id: int
+    title: str
+    kind: str
+    url: str
+    doi: str
+    published_on: dt.date
 
 
 class MessageOut(Schema):
@@ -291,7 +317,8 @@ def admissibility(request: HttpRequest, pk: int, payload: AdmissibilityIn) -> An
 
 @router.post("/applications/{pk}/committee-opinion", response=ApplicationOut, auth=django_auth)
 def committee_opinion(request: HttpRequest, pk: int, payload: CommitteeIn) -> Any:
-    application = _application(request, pk, Permission.APPLICATION_REVIEW)
+    # The file's chair or the guichet officer: the service checks which.
+    application = _application(request, pk, Permission.APPLICATION_VIEW)
     reviews.committee_opinion(by=_user(request), application=application, **payload.dict())
     application.refresh_from_db()
     return application
@@ -322,6 +349,14 @@ def post_message(request: HttpRequest, pk: int, payload: MessageIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_VIEW)
     message = messages.post_message(by=_user(request), application=application, body=payload.body)
     return Status(201, message)
+
+
+@router.post("/applications/{pk}/publications", response={201: PublicationOut}, auth=django_auth)
+def add_publication(request: HttpRequest, pk: int, payload: PublicationIn) -> Any:
+    """A result or publication of the project, shown in the public directory."""
+    application = _application(request, pk, Permission.APPLICATION_VIEW)
+    found = publications.add(by=_user(request), project=application.project, **payload.dict())
+    return Status(201, found)
 
 
 @router.get("/directory", response=dict[str, Any])

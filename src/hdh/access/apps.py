@@ -8,6 +8,9 @@ class AccessConfig(AppConfig):
     verbose_name = _("Guichet des demandes d'accès")
 
     def ready(self) -> None:
-        from hdh.access import permissions
+        from django.conf import settings
 
+        from hdh.access import deadlines, permissions
+
+        deadlines.check_configuration(getattr(settings, "HDH_ACCESS_DEADLINES", None))
         permissions.register()

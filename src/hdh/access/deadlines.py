@@ -5,7 +5,9 @@ informatique et libertés art. 66): the guichet forwards a complete file within
 7 working days, the committee answers within 1 month, the regulator within
 2 months renewable once. Contract and preparation delays are indicative.
 Operators override them with the ``HDH_ACCESS_DEADLINES`` setting, e.g.
-``{"opinion": "30d", "decision": "2m", "admissibility": "7wd"}``.
+``{"opinion": "30d", "decision": "2m", "admissibility": "7wd"}`` or, from the
+environment, ``HDH_ACCESS_DEADLINES=opinion=30,decision=2m`` (a bare number is days).
+The overrides are checked when the guichet starts (:func:`check_configuration`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.conf import settings
 
 from hdh.access.states import LegalRoute, Stage
 
-_SPEC = re.compile(r"^\s*(\d{1,3})\s*(wd|d|m)\s*$")
+_SPEC = re.compile(r"^\s*(\d{1,3})\s*(wd|d|m)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,10 @@ class Delay:
         match = _SPEC.match(spec)
         if match is None:
             raise ValueError(f"a delay is like '7wd', '30d' or '2m', got {spec!r}")
-        return cls(int(match.group(1)), match.group(2))
+        amount = int(match.group(1))
+        if amount < 1:
+            raise ValueError(f"a delay is at least one day, got {spec!r}")
+        return cls(amount, match.group(2) or "d")
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
@@ -57,6 +62,26 @@ DEFAULTS: dict[str, Delay] = {
     # The regulator may extend its delay once, by as much again.
     "decision_extension": Delay(2, "m"),
 }
+
+
+def check_configuration(configured: object) -> None:
+    """Raise ``ImproperlyConfigured`` naming the bad entry of ``HDH_ACCESS_DEADLINES``."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not configured:
+        return
+    if not isinstance(configured, dict):
+        raise ImproperlyConfigured("HDH_ACCESS_DEADLINES must be a mapping of stage to delay")
+    for key, spec in configured.items():
+        if key not in DEFAULTS:
+            known = ", ".join(sorted(str(k) for k in DEFAULTS))
+            raise ImproperlyConfigured(
+                f"HDH_ACCESS_DEADLINES: unknown stage {str(key)[:40]!r} (known: {known})"
+            )
+        try:
+            Delay.parse(str(spec))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"HDH_ACCESS_DEADLINES[{key!r}]: {exc}") from exc
 
 
 def delay_for(key: str) -> Delay:

@@ -36,6 +36,8 @@ def mermaid() -> str:
     lines = ["stateDiagram-v2", "    [*] --> draft"]
     for (source, target), transition in workflow.TRANSITIONS.items():
         permission = transition.permission.value if transition.permission else "platform"
+        if transition.alternative is not None:
+            permission = f"{permission} or {transition.alternative.value}"
         who = f"{permission}, or the platform" if transition.system else permission
         lines.append(
             f"    {source.value} --> {target.value}: {transition.name} ({who}){_routes(transition)}"

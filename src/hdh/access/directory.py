@@ -37,6 +37,7 @@ PUBLIC_COLUMNS = (
     "decision",
     "decided_at",
     "stages",
+    "publications",
 )
 
 
@@ -45,7 +46,7 @@ def published() -> QuerySet[Application]:
         Application.objects.exclude(state=State.DRAFT)
         .exclude(submitted_at__isnull=True)
         .select_related("project")
-        .prefetch_related("perimeter__base", "history")
+        .prefetch_related("perimeter__base", "history", "project__publications")
         .order_by("-submitted_at", "-pk")
     )
 
@@ -99,6 +100,7 @@ def record(application: Application) -> dict[str, Any]:
         "decision": decided.to_state if decided else "",
         "decided_at": decided.at.isoformat() if decided else "",
         "stages": stages,
+        "publications": [p.public() for p in application.project.publications.all()],
     }
 
 
@@ -110,6 +112,9 @@ def as_csv(applications: Iterable[Application]) -> str:
         row = record(application)
         row["bases"] = " ".join(row["bases"])
         row["stages"] = " ".join(f"{s['state']}@{s['at']}" for s in row["stages"])
+        row["publications"] = " | ".join(
+            f"{p['date']} {p['title']} ({p['doi'] or p['url']})" for p in row["publications"]
+        )
         writer.writerow([_safe_cell(str(row[c])) for c in PUBLIC_COLUMNS])
     return output.getvalue()
 
@@ -195,13 +200,14 @@ def chart_spec(figures: list[StageFigures]) -> dict[str, Any]:
         if days is not None
     ]
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container",
         "data": {"values": values},
         "mark": "bar",
         "encoding": {
-            "y": {"field": "stage", "type": "nominal", "title": None},
+            "y": {"field": "stage", "type": "nominal", "title": None, "sort": None},
             "x": {"field": "days", "type": "quantitative", "title": _("jours")},
             "yOffset": {"field": "measure"},
-            "color": {"field": "measure", "type": "nominal"},
+            "color": {"field": "measure", "type": "nominal", "title": None},
         },
     }

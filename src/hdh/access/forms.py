@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hdh.access import questions
-from hdh.access.models import Application, DecisionOutcome, OpinionOutcome
+from hdh.access.models import Application, DecisionOutcome, OpinionOutcome, PublicationKind
 from hdh.access.models.messages import MESSAGE_LIMIT
 from hdh.access.states import LegalRoute, State
 from hdh.core.permissions import PROJECT_ROLES, ProjectRole
@@ -84,8 +84,9 @@ class ApplicationForm(DsfrMixin, forms.ModelForm):
         for field in self.fields.values():
             # A draft saves as you go: completeness is checked when it is submitted.
             field.required = False
+        bank = questions.by_key()
         for key, field in self.fields.items():
-            question = questions.BY_KEY.get(key)
+            question = bank.get(key)
             if question is not None:
                 field.label = str(question.label)
                 field.help_text = str(question.help_text)
@@ -160,6 +161,7 @@ class OptionalNoteForm(DsfrMixin, forms.Form):
 
 class AssignForm(DsfrMixin, forms.Form):
     reviewer = forms.IntegerField(label=_("Rapporteur"), min_value=1, max_value=2**62)
+    chair = forms.BooleanField(label=_("Préside l'examen de ce dossier"), required=False)
 
 
 class InterestsForm(DsfrMixin, forms.Form):
@@ -226,3 +228,13 @@ class DirectoryFilterForm(DsfrMixin, forms.Form):
         choices=[("", _("Tous")), *[(s.value, s.label) for s in State if s != State.DRAFT]],
     )
     base = forms.CharField(label=_("Base"), max_length=80, required=False)
+
+
+class PublicationForm(DsfrMixin, forms.Form):
+    title = forms.CharField(label=_("Titre"), max_length=500)
+    kind = forms.ChoiceField(label=_("Nature"), choices=PublicationKind.choices)
+    published_on = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    url = forms.CharField(label=_("Adresse (URL)"), max_length=500, required=False)
+    doi = forms.CharField(label=_("DOI"), max_length=200, required=False)

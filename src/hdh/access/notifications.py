@@ -42,6 +42,12 @@ def recipients(application: Application, audiences: Iterable[Notify]) -> list[st
     return sorted(e for e in emails if e)
 
 
+def absolute(path: str) -> str:
+    """``path`` on the site's public address (``HDH_BASE_URL``), for links in e-mails."""
+    base = str(getattr(settings, "HDH_BASE_URL", "") or "").rstrip("/")
+    return f"{base}{path}"
+
+
 def on_transition(application: Application, state: str, audiences: Iterable[Notify]) -> None:
     to = recipients(application, audiences)
     if not to:
@@ -55,7 +61,7 @@ def on_transition(application: Application, state: str, audiences: Iterable[Noti
     body = _(
         "La demande %(reference)s est passée à l'étape « %(state)s ».\n\n"
         "Consultez-la sur la plateforme : %(path)s\n"
-    ) % {"reference": reference, "state": label, "path": application.get_absolute_url()}
+    ) % {"reference": reference, "state": label, "path": absolute(application.get_absolute_url())}
     sender = getattr(settings, "DEFAULT_FROM_EMAIL", "hdh@localhost")
     transaction.on_commit(lambda: send_mail(subject, body, sender, to, fail_silently=True))
 
@@ -67,7 +73,7 @@ def on_message(application: Application, to: list[str]) -> None:
         "reference": application.project.reference
     }
     body = _("Un nouveau message vous attend : %(path)s\n") % {
-        "path": application.get_absolute_url()
+        "path": absolute(application.get_absolute_url())
     }
     sender = getattr(settings, "DEFAULT_FROM_EMAIL", "hdh@localhost")
     transaction.on_commit(lambda: send_mail(subject, body, sender, to, fail_silently=True))

@@ -35,7 +35,7 @@ def ensure_editable(application: Application) -> None:
 def completeness_problems(application: Application) -> list[str]:
     """What is missing before the guichet can examine the file; empty when complete."""
     problems: list[str] = []
-    for question in questions.BANK:
+    for question in (*questions.bank(), *questions.for_application(application)):
         if question.required and not questions.is_answered(application, question):
             problems.append(_("%(field)s : à renseigner.") % {"field": question.label})
     for question in questions.outdated_answers(application):

@@ -1,11 +1,14 @@
 """The question bank: each question of the application form, with its version.
 
-A question's wording may change; its ``version`` then goes up, and answers given
-to an earlier version are shown as "to be checked" (``outdated_answers``). Every
-answer records the version of the question it answers
-(``Application.answer_versions``). The core follows the EHDS application content
-(art. 67) and the SNDS dossier (purpose, public interest, data, duration,
-safeguards).
+Questions live in the database (:class:`~hdh.access.models.QuestionVersion`) so that
+the guichet edits them without a release; the form's first questions, as the code
+defined them, are version 1 (migration ``0005_question_bank``). Editing a question
+adds a version (``hdh.access.services.questions``); answers given to an earlier
+version are shown as "to be checked" (``outdated_answers``). Every answer records
+the version of the question it answers (``Application.answer_versions`` for the
+core questions, ``ExtraAnswer.question`` for a base's own questions). The core
+follows the EHDS application content (art. 67) and the SNDS dossier (purpose,
+public interest, data, duration, safeguards).
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
+from hdh.access.models import ExtraAnswer, QuestionVersion
 
 if TYPE_CHECKING:
     from hdh.access.models import Application
@@ -27,91 +29,53 @@ FORM_VERSION = 1
 class Question:
     key: str
     version: int
-    label: str | Promise
-    help_text: str | Promise
+    label: str
+    help_text: str
     required: bool
-    section: str | Promise
+    section: str
+    base_id: int | None = None
+
+    @classmethod
+    def of(cls, row: QuestionVersion) -> Question:
+        return cls(
+            key=row.key,
+            version=row.version,
+            label=row.label,
+            help_text=row.help_text,
+            required=row.required,
+            section=row.section,
+            base_id=row.base_id,
+        )
 
 
-PROJECT = _("Le projet")
-ROLES = _("Responsabilités et financement")
-DATA = _("Données et traitement")
+def bank() -> tuple[Question, ...]:
+    """The core questions as currently worded, in the form's order."""
+    rows = QuestionVersion.objects.filter(current=True, base__isnull=True)
+    return tuple(Question.of(row) for row in rows.order_by("position", "key"))
 
-BANK: tuple[Question, ...] = (
-    Question("title", 1, _("Titre du projet"), "", True, PROJECT),
-    Question(
-        "lay_summary",
-        1,
-        _("Résumé grand public"),
-        _("Publié dans le répertoire public : sans jargon, en quelques phrases."),
-        True,
-        PROJECT,
-    ),
-    Question(
-        "technical_summary", 1, _("Résumé technique"), _("Méthode et analyses."), True, PROJECT
-    ),
-    Question("purpose", 1, _("Finalité"), _("Ce que le projet cherche à établir."), True, PROJECT),
-    Question(
-        "public_interest",
-        1,
-        _("Intérêt public"),
-        _("En quoi le projet sert l'intérêt public (CSP L.1461-1)."),
-        True,
-        PROJECT,
-    ),
-    Question("expected_outputs", 1, _("Résultats attendus"), "", True, PROJECT),
-    Question(
-        "controller_name",
-        1,
-        _("Responsable de traitement"),
-        _("L'organisme qui détermine les finalités et les moyens du traitement."),
-        True,
-        ROLES,
-    ),
-    Question("implementer_name", 1, _("Responsable de mise en œuvre"), "", True, ROLES),
-    Question("funding", 1, _("Financements"), "", False, ROLES),
-    Question(
-        "declarations_of_interest",
-        1,
-        _("Déclarations d'intérêts"),
-        _("Liens d'intérêts de l'équipe avec des entreprises ou des organismes concernés."),
-        False,
-        ROLES,
-    ),
-    Question("period_start", 1, _("Début de la période étudiée"), "", True, DATA),
-    Question("period_end", 1, _("Fin de la période étudiée"), "", True, DATA),
-    Question(
-        "population_criteria",
-        1,
-        _("Critères de population"),
-        _("Qui est inclus et qui est exclu de l'étude."),
-        True,
-        DATA,
-    ),
-    Question(
-        "linkages",
-        1,
-        _("Appariements demandés"),
-        _("Sources à apparier et variables d'appariement, le cas échéant."),
-        False,
-        DATA,
-    ),
-    Question(
-        "duration_months", 1, _("Durée demandée (mois)"), _("Entre 1 et 240 mois."), True, DATA
-    ),
-    Question(
-        "processing_location",
-        1,
-        _("Lieu du traitement"),
-        _("La plateforme ou l'environnement sécurisé où les données seront traitées."),
-        True,
-        DATA,
-    ),
-)
-BY_KEY: dict[str, Question] = {question.key: question for question in BANK}
+
+def by_key() -> dict[str, Question]:
+    return {question.key: question for question in bank()}
+
+
+def for_application(application: Application) -> tuple[Question, ...]:
+    """The current questions of the bases in the application's perimeter."""
+    bases = application.perimeter.values("base_id")
+    rows = QuestionVersion.objects.filter(current=True, base_id__in=bases)
+    return tuple(Question.of(row) for row in rows.order_by("base_id", "position", "key"))
+
+
+def extra_answers(application: Application) -> dict[str, ExtraAnswer]:
+    return {
+        answer.key: answer
+        for answer in ExtraAnswer.objects.filter(application=application).select_related("question")
+    }
 
 
 def is_answered(application: Application, question: Question) -> bool:
+    if question.base_id is not None:
+        answer = extra_answers(application).get(question.key)
+        return answer is not None and answer.text.strip() != ""
     value = getattr(application, question.key)
     return value is not None and str(value).strip() != ""
 
@@ -119,8 +83,15 @@ def is_answered(application: Application, question: Question) -> bool:
 def outdated_answers(application: Application) -> list[Question]:
     """Answers given to an earlier wording of their question."""
     versions = application.answer_versions or {}
-    return [
+    outdated = [
         question
-        for question in BANK
+        for question in bank()
         if question.key in versions and int(versions[question.key]) < question.version
     ]
+    extras = extra_answers(application)
+    outdated += [
+        question
+        for question in for_application(application)
+        if question.key in extras and extras[question.key].question.version < question.version
+    ]
+    return outdated

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hdh.access.views import applicant, public, staff
+from hdh.access.views import applicant, public, publications, questions, staff
 
 app_name = "access"
 
@@ -13,6 +13,10 @@ urlpatterns = [
     path("repertoire.json", public.open_data_json, name="directory_json"),
     path("repertoire/<str:reference>/", public.project, name="directory_project"),
     path("statistiques/", public.statistics, name="statistics"),
+    path("questions/", questions.index, name="questions"),
+    path("questions/ajouter/", questions.add, name="question_add"),
+    path("questions/<slug:key>/", questions.revise, name="question_revise"),
+    path("questions/<slug:key>/retirer/", questions.retire, name="question_retire"),
     path("<int:pk>/", applicant.detail, name="detail"),
     path("<int:pk>/modifier/", applicant.edit, name="edit"),
     path("<int:pk>/protocole/", applicant.upload_protocol, name="protocol"),
@@ -29,6 +33,13 @@ urlpatterns = [
     path("<int:pk>/renvoyer/", applicant.resubmit, name="resubmit"),
     path("<int:pk>/retirer/", applicant.withdraw, name="withdraw"),
     path("<int:pk>/messages/", applicant.message, name="message"),
+    path("<int:pk>/reponses/", questions.answer, name="extra_answer"),
+    path("<int:pk>/publications/", publications.add, name="publication_add"),
+    path(
+        "<int:pk>/publications/<int:publication>/retirer/",
+        publications.remove,
+        name="publication_remove",
+    ),
     path("<int:pk>/modification/", applicant.amend, name="amend"),
     path("<int:pk>/prise-en-charge/", staff.take_up, name="take_up"),
     path("<int:pk>/recevabilite/", staff.admissibility, name="admissibility"),

@@ -66,6 +66,17 @@ class Transition:
     # Routes on which amendments and renewals (the lighter workflow) take this move;
     # ``None``: the same as initial applications.
     amendment_routes: frozenset[LegalRoute] | None = None
+    # A second permission that also allows the move (e.g. the guichet officer records
+    # the committee's opinion when its chair cannot).
+    alternative: Permission | None = None
+
+    def allows(self, user: Any, application: Application, *, audit: bool) -> bool:
+        if self.alternative is not None and has_permission(
+            user, self.alternative, application, audit=False
+        ):
+            return True
+        assert self.permission is not None
+        return has_permission(user, self.permission, application, audit=audit)
 
     @property
     def audit_action(self) -> str:
@@ -111,13 +122,17 @@ _TABLE: tuple[Transition, ...] = (
       _("Demander des compléments"), P.APPLICATION_REVIEW),
     T(S.RETURNED, S.SCIENTIFIC_REVIEW, "information_provided",
       _("Renvoyer la demande complétée"), P.APPLICATION_EDIT, (Notify.COMMITTEE,)),
+    # The committee's opinion, recorded by the file's chair (or the guichet officer)
+    # once the quorum of votes is reached (hdh.access.committee).
     T(S.SCIENTIFIC_REVIEW, S.REGULATOR_REVIEW, "opinion_given", _("Rendre l'avis du comité"),
-      P.APPLICATION_REVIEW, (Notify.TEAM, Notify.REGULATORS), STANDARD),
+      P.APPLICATION_REVIEW, (Notify.TEAM, Notify.REGULATORS), STANDARD,
+      alternative=P.APPLICATION_ADMISSIBILITY),
     T(S.SCIENTIFIC_REVIEW, S.AUTHORISED, "opinion_favourable",
       _("Rendre l'avis du comité"), P.APPLICATION_REVIEW, (Notify.TEAM, Notify.OFFICERS),
-      OPINION_ONLY),
+      OPINION_ONLY, alternative=P.APPLICATION_ADMISSIBILITY),
     T(S.SCIENTIFIC_REVIEW, S.REFUSED, "opinion_unfavourable",
-      _("Rendre l'avis du comité"), P.APPLICATION_REVIEW, (Notify.TEAM,), OPINION_ONLY),
+      _("Rendre l'avis du comité"), P.APPLICATION_REVIEW, (Notify.TEAM,), OPINION_ONLY,
+      alternative=P.APPLICATION_ADMISSIBILITY),
     T(S.REGULATOR_REVIEW, S.AUTHORISED, "authorised", _("Autoriser"), P.APPLICATION_DECIDE,
       (Notify.TEAM, Notify.OFFICERS), STANDARD),
     T(S.REGULATOR_REVIEW, S.REFUSED, "refused", _("Refuser"), P.APPLICATION_DECIDE,
@@ -199,7 +214,7 @@ def check(application: Application, *, to: State | str, by: Any) -> Transition:
     if by is None:
         if not found.system:
             raise NotAllowed(f"{found.name} needs a person")
-    else:
+    elif found.alternative is None or not found.allows(by, application, audit=False):
         assert found.permission is not None
         require_permission(by, found.permission, application)
     policies.check_transition(application, found)
@@ -214,7 +229,7 @@ def available(application: Application, user: Any) -> list[Transition]:
         if source == application.state
         and t.applies_to(application)
         and t.permission is not None
-        and has_permission(user, t.permission, application, audit=False)
+        and t.allows(user, application, audit=False)
     ]
 
 

@@ -166,3 +166,37 @@ class TOTPDevice(GovernedModel):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+class ApiToken(GovernedModel):
+    """A personal API token: a script acts as its owner through ``Authorization: Bearer``.
+
+    Only a SHA-256 digest of the token is kept (the token itself is shown once,
+    at creation), with a short prefix to tell tokens apart on the account page.
+    Written only by ``hdh.accounts.tokens``, which audits every change.
+    """
+
+    owner = models.ForeignKey(
+        User, verbose_name=_("titulaire"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    label = models.CharField(_("libellé"), max_length=100)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("début du jeton"), max_length=12, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=clock.now, editable=False)
+    last_used_at = models.DateTimeField(_("dernier usage"), null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expire le"), editable=False)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.prefix}…)"
+
+    def __repr__(self) -> str:
+        return f"<ApiToken pk={self.pk} owner_id={self.owner_id} prefix={self.prefix!r}>"
+
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > clock.now()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hdh.accounts import views
+from hdh.accounts import tokens, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
     path("double-authentification/activation/", views.mfa_enrol, name="mfa_enrol"),
     path("deconnexion/", views.logout_view, name="logout"),
     path("mon-compte/", views.profile, name="profile"),
+    path("mon-compte/jetons/", tokens.tokens_view, name="tokens"),
+    path("mon-compte/jetons/<int:pk>/revoquer/", tokens.revoke_view, name="revoke_token"),
 ]

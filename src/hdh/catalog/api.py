@@ -213,6 +213,8 @@ class FacetOut(Schema):
 class SearchOut(Schema):
     query: str
     total: int
+    # True when ``total`` is an estimate and the facets count only the first hits.
+    approximate: bool = False
     partial: bool
     hits: list[HitOut]
     facets: dict[str, list[FacetOut]]
@@ -313,6 +315,7 @@ def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
     return {
         "query": results.query,
         "total": results.total,
+        "approximate": results.approximate,
         "partial": results.partial,
         "hits": [hit.as_dict() for hit in results.hits],
         "facets": {

@@ -54,7 +54,7 @@ def _sample_fields() -> list[dict[str, Any]]:
 
 def generate(*, bases: int, tables_per_base: int, variables_per_table: int, seed: int = 1) -> int:
     """Create ``bases`` synthetic bases (slugs ``synthetique-N``); returns variables made."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
+    rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret  # nosec B311
     fields = _sample_fields()
     first = Base.objects.filter(slug__startswith="synthetique-").count() + 1
     made = 0

@@ -157,7 +157,7 @@ class Engine(ABC):
         """Write ``sql``'s result to ``target`` atomically: temp file, fsync, rename."""
         with files.atomic_path(target) as temporary:
             self._copy_to_parquet(sql, temporary)
-            rows = self.count(self.dialect.read_parquet([temporary]))
+            rows = self._rows_written(temporary)
             written = ParquetWritten(
                 path=target,
                 rows=rows,
@@ -165,6 +165,10 @@ class Engine(ABC):
                 sha256=files.sha256_of(temporary),
             )
         return written
+
+    def _rows_written(self, path: Path) -> int:
+        """Rows in the Parquet file just written at ``path`` (a hidden temporary name)."""
+        return self.count(self.dialect.read_parquet([path]))
 
     def profile(
         self,

@@ -12,6 +12,7 @@ from hdh.engines.base import Engine
 # loaded only by the processes that use it.
 _factories: dict[str, str | Callable[..., Engine]] = {
     "duckdb": "hdh.engines.duckdb:DuckDBEngine",
+    "spark": "hdh.engines.spark:SparkEngine",
 }
 
 

@@ -21,7 +21,7 @@ from hdh.catalog.models import Base, Table
 from hdh.core import lake
 from hdh.core.errors import NotAllowed
 from hdh.core.permissions import Permission
-from hdh.lake import queries, storage, uploads
+from hdh.lake import policies, queries, storage, uploads
 from hdh.lake.models import DatasetVersion, Deposit, DepositStatus
 from hdh.lake.services import ingest
 
@@ -144,7 +144,7 @@ def get_manifest(request: HttpRequest, slug: str, table: str, number: int) -> An
 
 @router.get("/deposits/{reference}", response=DepositOut, auth=django_auth)
 def get_deposit(request: HttpRequest, reference: str) -> Any:
-    """A deposit's validation report: for its depositor and the base's producers."""
+    """A deposit's validation report: for its depositor and the holder's producers."""
     deposit = (
         Deposit.objects.select_related("base", "version")
         .filter(reference=_segment(reference, 20))
@@ -153,10 +153,8 @@ def get_deposit(request: HttpRequest, reference: str) -> Any:
     if deposit is None:
         raise Http404("no such deposit")
     # The same rule as the report page.
-    if deposit.created_by_id != request.user.pk and not has_permission(
-        request.user, Permission.LAKE_DEPOSIT, deposit.base
-    ):
-        raise NotAllowed("reading this report needs lake.deposit on its base")
+    if not policies.may_read_report(request.user, deposit):
+        raise NotAllowed("reading this report is for its depositor and the base's holder")
     return _deposit_out(deposit)
 
 

@@ -1,10 +1,10 @@
 """Demo lake: synthetic SNDS data deposited by the demo data producer.
 
-20,000 beneficiaries over 2023 (about 330,000 care lines, 170,000 pharmacy and
-140,000 biology detail lines, 3,500 hospital stays, 300 deaths): every table
-the generator models goes through the real deposit path — validation against
-the catalog, versioned Parquet, profiles, audit — in well under a minute on a
-two-core machine. ``hdh synth snds`` makes larger sets for benchmarks.
+``HDH_DEMO_BENEFICIARIES`` beneficiaries (default 100,000) over 2023 — about
+1.6 million care lines with their pharmacy and biology detail lines, hospital
+stays and deaths: every table the generator models goes through the real
+deposit path (validation against the catalog, versioned Parquet, profiles,
+audit). ``hdh synth snds`` makes larger sets for benchmarks.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from hdh.core.permissions import Role
 from hdh.lake.models import DatasetVersion, DepositStatus
 from hdh.lake.services import ingest
 from hdh.synth import snds
+from hdh.synth.arrow import table_files
 
-BENEFICIARIES = 20_000
 SEED = 2023
 
 
@@ -39,7 +39,7 @@ def load() -> str:
         work = Path(tempfile.mkdtemp(prefix="hdh-demo-snds-"))
         try:
             result = snds.generate(
-                spec=snds.SndsSpec(beneficiaries=BENEFICIARIES, seed=SEED),
+                spec=snds.SndsSpec(beneficiaries=beneficiaries(), seed=SEED),
                 out=work / "tables",
                 identity_out=work / "identite",
                 shapes=snds.snds_shapes(snds.TABLES),
@@ -50,8 +50,8 @@ def load() -> str:
                 identities.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(result.identity, identities)
             for table in todo:
-                path = result.folder / table / "part-00000.parquet"
-                deposit = ingest(base=base, table=table, files=[path], by=producer)
+                parts = table_files(result.folder, table)
+                deposit = ingest(base=base, table=table, files=parts, by=producer)
                 if deposit.status != DepositStatus.ACCEPTED:
                     raise RuntimeError(f"demo deposit of {table} rejected: {deposit.reference}")
         finally:
@@ -59,6 +59,10 @@ def load() -> str:
     versions = DatasetVersion.objects.filter(base=base)
     rows = sum(v.row_count for v in versions)
     return f"SNDS synthétique : {versions.count()} versions, {rows} lignes"
+
+
+def beneficiaries() -> int:
+    return max(1, int(settings.HDH_DEMO_BENEFICIARIES))
 
 
 def _producer() -> User:

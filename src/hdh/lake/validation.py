@@ -24,6 +24,7 @@ from hdh.lake.sources import Deposited
 from hdh.synth.schema import FieldShape, TableShape
 
 CALENDAR = frozenset({"date", "datetime", "yearmonth", "year", "time"})
+_FLOATING = frozenset({"DOUBLE", "FLOAT", "REAL"})
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
 
 
@@ -59,11 +60,21 @@ def check(
     # as it is; text (CSV) is parsed, and what does not parse is a finding.
     stored = dict(engine.columns("SELECT * FROM deposit_raw"))
     native = {f.name for f in shape.fields if stored.get(f.name) == f.column.sql_type}
+    # SAS stores every number as a double: 1.0 in a boolean, integer or code column
+    # is the 1 its producer wrote.
+    whole = {
+        f.name
+        for f in shape.fields
+        if str(stored.get(f.name, "")).upper() in _FLOATING and f.column.storage != "number"
+    }
+
+    def text(field: FieldShape) -> str:
+        return _text(engine, field, whole=field.name in whole)
 
     def parsed(field: FieldShape) -> str:
         if field.name in native:
             return q(field.name)
-        return engine.dialect.try_cast(_text(engine, field), field.column)
+        return engine.dialect.try_cast(text(field), field.column)
 
     typed = ", ".join(f"{parsed(f)} AS {q(f.name)}" for f in shape.fields)
     engine.execute(
@@ -71,15 +82,13 @@ def check(
         "FROM deposit_raw"
     )
     # Raw text and parsed value of every column side by side, for the rules (one scan).
-    both = ", ".join(
-        f"{_text(engine, f)} AS r{i}, {parsed(f)} AS t{i}" for i, f in enumerate(shape.fields)
-    )
+    both = ", ".join(f"{text(f)} AS r{i}, {parsed(f)} AS t{i}" for i, f in enumerate(shape.fields))
     engine.execute(
         f"CREATE OR REPLACE TEMP VIEW deposit_both AS SELECT __file, __row, {both} FROM deposit_raw"
     )
     filled = engine.fetch(
         "SELECT count(*), "
-        + ", ".join(f"count({_text(engine, f)})" for f in shape.fields)
+        + ", ".join(f"count({text(f)})" for f in shape.fields)
         + " FROM deposit_raw"
     )[0]
     report.rows = int(filled[0])
@@ -91,8 +100,16 @@ def check(
     return Checked("deposit_typed", shape.names)
 
 
-def _text(engine: Engine, field: FieldShape) -> str:
-    return f"NULLIF(trim({engine.dialect.as_text(engine.quote(field.name))}), '')"
+def _text(engine: Engine, field: FieldShape, *, whole: bool = False) -> str:
+    value = engine.quote(field.name)
+    as_text = engine.dialect.as_text
+    if whole:
+        integral = f"CAST({value} AS BIGINT)"
+        return (
+            f"CASE WHEN {value} = floor({value}) AND abs({value}) < 1e18 "
+            f"THEN {as_text(integral)} ELSE NULLIF(trim({as_text(value)}), '') END"
+        )
+    return f"NULLIF(trim({as_text(value)}), '')"
 
 
 def _stage(
@@ -172,6 +189,15 @@ def _conditions(
     storage = field.column.storage
     rules: dict[str, str] = {}
     rules["type"] = f"{text} IS NOT NULL AND {typed} IS NULL"
+    if storage in {"integer", "year"}:
+        # Some engines round "12.5" to 13 when casting text to an integer: a
+        # fraction is a wrong type, whatever the cast made of it. (Below 2**53,
+        # where a double still holds every integer exactly.)
+        number = f"TRY_CAST(replace({text}, ',', '.') AS DOUBLE)"
+        rules["type"] = (
+            f"{text} IS NOT NULL AND ({typed} IS NULL OR "
+            f"(abs({typed}) < {2**53} AND {number} <> {typed}))"
+        )
     if key or field.required:
         rules["required"] = f"{text} IS NULL"
     limit = field.max_length

@@ -3,18 +3,20 @@ service, render."""
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from hdh.accounts.authorization import has_permission, permission_required
+from hdh.accounts.authorization import permission_required
 from hdh.catalog.models import Base
 from hdh.core.errors import NotAllowed, ValidationFailed
 from hdh.core.permissions import Permission
-from hdh.lake import queries, uploads
+from hdh.lake import policies, queries, uploads
 from hdh.lake.forms import DepositForm
 from hdh.lake.models import Deposit
 from hdh.lake.services import ingest
@@ -53,9 +55,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
 @require_safe
 def deposit_report(request: HttpRequest, reference: str) -> HttpResponse:
     item = get_object_or_404(Deposit.objects.select_related("base", "version"), reference=reference)
-    if item.created_by_id != request.user.pk and not has_permission(
-        request.user, Permission.LAKE_DEPOSIT, item.base
-    ):
+    if not policies.may_read_report(request.user, item):
         raise PermissionDenied
     return render(request, "lake/report.html", {"deposit": item})
 
@@ -74,20 +74,28 @@ def profile(request: HttpRequest, slug: str, table: str, variable: str) -> HttpR
     return render(request, "lake/profile.html", context)
 
 
-SAMPLE_ROWS = 1000
-
-
 @require_safe
 @permission_required(Permission.SYNTHETIC_DOWNLOAD)
-def synthetic_sample(request: HttpRequest, slug: str, table: str) -> HttpResponse:
-    """1,000 synthetic rows of a catalogued table, as CSV: code before access."""
+def synthetic_sample(request: HttpRequest, slug: str, table: str, fmt: str) -> HttpResponse:
+    """Synthetic rows of a catalogued table (``?lignes=``, 1,000 by default): code before access."""
     from hdh.synth import samples
 
+    rows_asked = request.GET.get("lignes", str(samples.DEFAULT_ROWS))
+    if not rows_asked.isascii() or not rows_asked.isdigit() or len(rows_asked) > 6:
+        return HttpResponseBadRequest(_("Nombre de lignes invalide."))
+    rows = int(rows_asked)
+    if not 1 <= rows <= samples.MAX_ROWS or fmt not in samples.FORMATS:
+        return HttpResponseBadRequest(_("Nombre de lignes invalide."))
     base = get_object_or_404(Base, slug=slug)
     try:
-        content = samples.csv_sample(base=base, table=table, rows=SAMPLE_ROWS)
+        content = samples.sample(base=base, table=table, rows=rows, fmt=fmt)
     except ValidationFailed as exc:
         raise Http404(str(exc)) from exc
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{table}-synthetique.csv"'
+    kind = "application/vnd.apache.parquet" if fmt == "parquet" else "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=kind)
+    name = _SAFE_NAME.sub("_", table)[:100]
+    response["Content-Disposition"] = f'attachment; filename="{name}-synthetique.{fmt}"'
     return response
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")

@@ -48,34 +48,55 @@ def conform(shape: TableShape, columns: dict[str, Any], n: int) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=shape.arrow_schema())
 
 
-def table_path(folder: Path, name: str) -> Path:
-    return folder / name / "part-00000.parquet"
+def table_path(folder: Path, name: str, part: int = 0) -> Path:
+    return folder / name / f"part-{part:05d}.parquet"
+
+
+def table_files(folder: Path, name: str) -> list[Path]:
+    """The Parquet files of one generated table, in order (one unless it is very large)."""
+    return sorted((folder / name).glob("part-*.parquet"))
 
 
 class TableWriters:
-    """One Parquet file per table, written batch by batch (memory stays flat).
+    """Parquet files per table, written batch by batch (memory stays flat).
 
     Encoding and compression run on a background thread (Arrow releases the
     GIL) while the next batch is generated; at most ``PENDING`` batches wait.
+    Row groups hold at most ``ROW_GROUP_ROWS`` rows, and a table moves on to a
+    new file (``part-00001.parquet``…) after ``ROW_GROUPS_PER_FILE`` row groups:
+    a Parquet writer keeps every row group's metadata until its file closes,
+    so one endless file would grow its footer, and the memory holding it, with
+    the data.
     """
 
     PENDING = 4
+    ROW_GROUP_ROWS = 1_000_000
+    ROW_GROUPS_PER_FILE = 128
 
     def __init__(self, folder: Path, shapes: dict[str, TableShape]) -> None:
         self.folder = folder
         self.shapes = shapes
         self.rows: dict[str, int] = dict.fromkeys(shapes, 0)
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self._parts: dict[str, int] = dict.fromkeys(shapes, 0)
+        self._groups: dict[str, int] = dict.fromkeys(shapes, 0)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
         self._pending: deque[Future[None]] = deque()
 
     def path(self, name: str) -> Path:
-        return table_path(self.folder, name)
+        return table_path(self.folder, name, self._parts[name])
 
     def write(self, name: str, columns: dict[str, Any], n: int) -> None:
         shape = self.shapes[name]
         table = conform(shape, columns, n)
+        groups = -(-n // self.ROW_GROUP_ROWS)
         writer = self._writers.get(name)
+        if writer is not None and self._groups[name] + groups > self.ROW_GROUPS_PER_FILE:
+            self._wait(0)
+            writer.close()
+            self._parts[name] += 1
+            self._groups[name] = 0
+            writer = None
         if writer is None:
             self.path(name).parent.mkdir(parents=True, exist_ok=True)
             writer = pq.ParquetWriter(
@@ -83,18 +104,24 @@ class TableWriters:
             )
             self._writers[name] = writer
         if n:
-            while len(self._pending) >= self.PENDING:
-                self._pending.popleft().result()
-            self._pending.append(self._pool.submit(writer.write_table, table))
+            self._wait(self.PENDING - 1)
+            self._pending.append(
+                self._pool.submit(writer.write_table, table, row_group_size=self.ROW_GROUP_ROWS)
+            )
+            self._groups[name] += groups
         self.rows[name] += n
+
+    def _wait(self, most: int) -> None:
+        """Let at most ``most`` batches wait to be written."""
+        while len(self._pending) > most:
+            self._pending.popleft().result()
 
     def close(self) -> None:
         try:
             for name in self.shapes:
                 if name not in self._writers:
                     self.write(name, {}, 0)
-            while self._pending:
-                self._pending.popleft().result()
+            self._wait(0)
         finally:
             self._pool.shutdown(wait=True)
             for writer in self._writers.values():

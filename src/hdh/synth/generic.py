@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hdh.engines import files
-from hdh.synth.arrow import TableWriters, table_path
+from hdh.synth.arrow import TableWriters, table_files
 from hdh.synth.schema import FieldShape, TableShape
 
 BATCH = 100_000
@@ -94,14 +94,16 @@ def generate_tables(
     seed: int = 0,
     codes: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, int]:
-    """Write ``out/<TABLE>/part-00000.parquet`` for each shape; the folder appears when done."""
+    """Write ``out/<TABLE>/part-*.parquet`` for each shape; the folder appears when done."""
     codes = codes or {}
     written: dict[str, int] = {}
     with files.atomic_path(out) as folder:
         for number, shape in enumerate(parent_first(tightened(shapes))):
             count = rows if isinstance(rows, int) else rows.get(shape.name, 0)
             parents = {
-                key.target: pq.read_table(table_path(folder, key.target))
+                key.target: pa.concat_tables(
+                    pq.read_table(path) for path in table_files(folder, key.target)
+                )
                 for key in shape.foreign_keys
                 if key.target in written
             }

@@ -20,7 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from hdh.engines import files
-from hdh.synth import nir, snds_care
+from hdh.keys import pseudonyms as pseudonyms_service
+from hdh.keys.store import default_store
+from hdh.synth import identity, nir, snds_care
 from hdh.synth import snds_reference as ref
 from hdh.synth.arrow import TableWriters, take
 from hdh.synth.schema import FieldShape, TableShape, snds_shapes
@@ -32,6 +34,9 @@ IDENTITY = TableShape(
         FieldShape("BEN_NIR_PSA", "string", length="17"),
         FieldShape("BEN_RNG_GEM", "integer", length="2"),
         FieldShape("BEN_NIR", "string", length="15"),
+        FieldShape("BEN_NAI_DTE", "date"),
+        FieldShape("BEN_SEX_COD", "integer", length="1"),
+        *identity.SNDS_FIELDS,
     ),
     primary_key=("BEN_NIR_PSA", "BEN_RNG_GEM"),
 )
@@ -101,11 +106,16 @@ def generate(
     out: Path,
     identity_out: Path,
     shapes: dict[str, TableShape] | None = None,
+    level1_key: bytes | None = None,
 ) -> SndsResult:
     """Write the synthetic SNDS to ``out/<TABLE>/`` and identities to ``identity_out``.
 
-    Both folders appear only when complete (written aside, then renamed).
+    Person pseudonyms are level-1 pseudonyms of the synthetic identities under
+    ``level1_key`` (the key store's current level-1 key when not given). Both
+    folders appear only when complete (written aside, then renamed).
     """
+    if level1_key is None:
+        level1_key = default_store().level1_key()[1]
     shapes = shapes or snds_shapes(TABLES)
     result = SndsResult(out, identity_out)
     with files.atomic_path(out) as folder, files.atomic_path(identity_out) as identity_folder:
@@ -114,7 +124,7 @@ def generate(
         try:
             for number, first in enumerate(range(0, spec.beneficiaries, spec.batch)):
                 size = min(spec.batch, spec.beneficiaries - first)
-                _batch(spec, number, first, size, tables, identities)
+                _batch(spec, number, first, size, tables, identities, level1_key)
         finally:
             tables.close()
             identities.close()
@@ -129,6 +139,7 @@ def _batch(
     n: int,
     tables: TableWriters,
     identities: TableWriters,
+    level1_key: bytes,
 ) -> None:
     rng = np.random.default_rng([spec.seed, number])
     index = np.arange(first, first + n, dtype=np.int64)
@@ -148,9 +159,21 @@ def _batch(
     start = np.datetime64(spec.start, "D")
     death_date = np.where(dies, start + death_day, np.datetime64("NaT"))
 
+    # Identities come from their own stream, so the care data of a seed stays the same.
+    identity_rng = np.random.default_rng([spec.seed, number, 1])
+    birth_nir = nir.build(
+        sex=sex,
+        birth_year=birth_year,
+        birth_month=birth_month,
+        place=_birth_places(identity_rng, department),
+        order=identity_rng.integers(1, 1000, size=n),
+    )
+    birth_date = _birth_dates(identity_rng, birth_year, birth_month)
+    # Everyone is their own ouvreur de droit here: BEN_NIR_ANO equals BEN_NIR_PSA.
+    psa = pa.array(_level1(birth_nir, birth_date, sex, level1_key))
     people = snds_care.People(
-        psa=pa.array(pseudonyms(index, salt + 1, "P")),
-        ano=pa.array(pseudonyms(index, salt + 2, "A")),
+        psa=psa,
+        ano=psa,
         idt=pa.array(pseudonyms(index, salt + 3, "I")),
         sex=sex,
         age=age,
@@ -199,15 +222,42 @@ def _batch(
         {
             "BEN_NIR_PSA": people.psa,
             "BEN_RNG_GEM": np.ones(n, dtype=np.int64),
-            "BEN_NIR": nir.build(
+            "BEN_NIR": birth_nir,
+            "BEN_NAI_DTE": birth_date,
+            "BEN_SEX_COD": sex,
+            # Names and residence, for linking external cohorts (drawn last: the
+            # columns above stay the same for a seed).
+            **identity.snds_columns(
+                identity_rng,
                 sex=sex,
                 birth_year=birth_year,
-                birth_month=birth_month,
-                place=_birth_places(rng, department),
-                order=rng.integers(1, 1000, size=n),
+                department=department,
+                reference_year=spec.start.year,
             ),
         },
         n,
+    )
+
+
+def _birth_dates(
+    rng: np.random.Generator, birth_year: np.ndarray, birth_month: np.ndarray
+) -> np.ndarray:
+    years = np.char.zfill(birth_year.astype("U4"), 4).astype("datetime64[Y]")
+    first = years.astype("datetime64[M]") + (birth_month.astype(np.int64) - 1)
+    length = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(int)
+    day = np.floor(rng.random(len(first)) * length).astype(np.int64)
+    return first.astype("datetime64[D]") + day
+
+
+def _level1(nirs: np.ndarray, birth_dates: np.ndarray, sex: np.ndarray, key: bytes) -> np.ndarray:
+    """Level-1 pseudonyms, one HMAC per person (the NIRs are built valid)."""
+    days = np.datetime_as_string(birth_dates, unit="D").tolist()
+    return np.array(
+        [
+            pseudonyms_service.level1_unchecked(value, day, int(s), key)
+            for value, day, s in zip(nirs.tolist(), days, sex.tolist(), strict=True)
+        ],
+        dtype="U17",
     )
 
 

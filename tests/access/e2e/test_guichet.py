@@ -94,8 +94,10 @@ def test_an_application_from_filing_to_authorisation(
     reviewer.get_by_role("button", name="Enregistrer ma déclaration").click()
     reviewer.locator("#opinion-opinion").select_option("favourable")
     reviewer.locator("#opinion-rationale").fill("Méthode adaptée, données proportionnées.")
-    reviewer.get_by_role("button", name="Rendre mon avis").click()
-    expect(reviewer.get_by_text("Avis individuel enregistré.")).to_be_visible()
+    reviewer.get_by_role("button", name="Voter").click()
+    expect(reviewer.get_by_text("Vote enregistré.")).to_be_visible()
+    # One member assigned, one vote: the quorum ("all") is reached and the chair records.
+    expect(reviewer.locator("#committee-votes")).to_contain_text("Quorum atteint")
     reviewer.locator("#committee-outcome").select_option("favourable")
     reviewer.locator("#committee-rationale").fill("Projet d'intérêt public.")
     reviewer.get_by_role("button", name="Rendre l'avis du comité").click()

@@ -6,6 +6,8 @@ from hdh.access.models.applications import (
     TeamMember,
 )
 from hdh.access.models.messages import Message
+from hdh.access.models.publications import Publication, PublicationKind
+from hdh.access.models.questions import ExtraAnswer, QuestionVersion
 from hdh.access.models.reviews import (
     CommitteeOpinion,
     Decision,
@@ -20,11 +22,15 @@ __all__ = [
     "CommitteeOpinion",
     "Decision",
     "DecisionOutcome",
+    "ExtraAnswer",
     "Message",
     "OpinionOutcome",
     "PerimeterItem",
     "Permit",
     "Project",
+    "Publication",
+    "PublicationKind",
+    "QuestionVersion",
     "Review",
     "StageEntry",
     "TeamMember",

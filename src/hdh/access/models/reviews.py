@@ -47,6 +47,9 @@ class Review(GovernedModel):
     )
     rationale = models.TextField(_("motivation"), max_length=TEXT_LIMIT, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The member who chairs the committee on this file records its opinion once the
+    # quorum of votes (the individual opinions above) is reached.
+    chair = models.BooleanField(_("préside"), default=False)
 
     class Meta:
         ordering = ["application_id", "assigned_at", "id"]
@@ -71,6 +74,11 @@ class CommitteeOpinion(GovernedModel):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     given_at = models.DateTimeField(default=clock.now)
+    # The votes the opinion was recorded on, and the quorum rule then in force.
+    votes_favourable = models.PositiveSmallIntegerField(default=0)
+    votes_with_recommendations = models.PositiveSmallIntegerField(default=0)
+    votes_unfavourable = models.PositiveSmallIntegerField(default=0)
+    quorum = models.CharField(max_length=8, blank=True)
 
     class Meta:
         ordering = ["application_id", "-given_at", "-id"]

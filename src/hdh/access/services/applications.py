@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from hdh.access import policies, questions, workflow
+from hdh.access import policies, questions, scanning, workflow
 from hdh.access.models import Application, PerimeterItem, Project, TeamMember
 from hdh.access.services._common import require_on, require_text, validate
 from hdh.access.states import FINAL_STATES, Holder, Kind, LegalRoute, State
@@ -22,6 +23,8 @@ from hdh.core import clock, ids
 from hdh.core.errors import InvalidState, ValidationFailed
 from hdh.core.governance import service_writes
 from hdh.core.permissions import Permission, ProjectRole
+
+logger = logging.getLogger(__name__)
 
 # The fields of the form an applicant may write while the file is editable.
 EDITABLE_FIELDS = frozenset(
@@ -61,7 +64,7 @@ def create_application(*, by: User, title: str, legal_route: str) -> Application
             project=project,
             title=title,
             form_version=questions.FORM_VERSION,
-            answer_versions={"title": questions.BY_KEY["title"].version},
+            answer_versions=_versions_of(["title"]),
             legal_route=legal_route,
             created_by=by,
             created_at=now,
@@ -102,11 +105,7 @@ def update_application(*, by: User, application: Application, **values: Any) -> 
         if not changed:
             return locked
         # Each answer records the version of the question it answers.
-        versions = dict(locked.answer_versions or {})
-        for name in changed:
-            if name in questions.BY_KEY:
-                versions[name] = questions.BY_KEY[name].version
-        locked.answer_versions = versions
+        locked.answer_versions = {**(locked.answer_versions or {}), **_versions_of(changed)}
         validate(locked, exclude=["project", "protocol"])
         locked.updated_at = clock.now()
         with service_writes():
@@ -122,6 +121,12 @@ def update_application(*, by: User, application: Application, **values: Any) -> 
             details={"fields": sorted(changed)},
         )
     return locked
+
+
+def _versions_of(keys: list[str]) -> dict[str, int]:
+    """The current version of each question among ``keys`` (for answers given now)."""
+    bank = questions.by_key()
+    return {key: bank[key].version for key in keys if key in bank}
 
 
 def attach_protocol(*, by: User, application: Application, upload: UploadedFile) -> Application:
@@ -141,6 +146,7 @@ def attach_protocol(*, by: User, application: Application, upload: UploadedFile)
     upload.seek(0)
     if not name.lower().endswith(".pdf") or head != b"%PDF-":
         raise ValidationFailed(_("Le protocole doit être un fichier PDF."), ["protocol"])
+    _scan(by, application, upload)
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         policies.ensure_editable(locked)
@@ -162,6 +168,41 @@ def attach_protocol(*, by: User, application: Application, upload: UploadedFile)
             storage = locked.protocol.storage
             transaction.on_commit(lambda: storage.delete(old))
     return locked
+
+
+def _scan(by: User, application: Application, upload: UploadedFile) -> None:
+    """Refuse the file unless the antivirus (``HDH_UPLOAD_SCANNER``) says it is clean."""
+    try:
+        verdict = scanning.configured().scan(upload.chunks())
+    except scanning.ScannerUnavailable as exc:
+        logger.error("upload scanner unavailable: %s", exc)
+        audit.record(
+            action="access.application.upload_refused",
+            by=by,
+            target=application,
+            details={"reason": "scanner_unavailable"},
+        )
+        raise ValidationFailed(
+            _(
+                "L'analyse antivirus est indisponible : le fichier n'a pas été accepté. "
+                "Réessayez plus tard ou contactez le guichet."
+            ),
+            ["protocol"],
+        ) from exc
+    finally:
+        upload.seek(0)
+    if not verdict.clean:
+        audit.record(
+            action="access.application.upload_refused",
+            by=by,
+            target=application,
+            details={"reason": "malware", "signature": verdict.signature},
+        )
+        raise ValidationFailed(
+            _("Le fichier est refusé : l'antivirus y a détecté « %(signature)s ».")
+            % {"signature": verdict.signature},
+            ["protocol"],
+        )
 
 
 # A project whose permit is in force, which an amendment or a renewal may change.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from hdh.access import workflow
+from hdh.access import committee, workflow
 from hdh.access.models import Application, CommitteeOpinion, Message, OpinionOutcome, Review
 from hdh.access.services._common import require_on, require_text
 from hdh.access.services.decisions import issue_permit
@@ -56,7 +56,11 @@ def declare_inadmissible(*, by: User, application: Application, rationale: str) 
     )
 
 
-def assign_reviewer(*, by: User, application: Application, reviewer: User) -> Review:
+def assign_reviewer(
+    *, by: User, application: Application, reviewer: User, chair: bool = False
+) -> Review:
+    """Assign a committee member to the file. The first one assigned chairs it unless
+    the officer names another chair (``chair=True`` moves the chair to this member)."""
     require_on(by, Permission.APPLICATION_ADMISSIBILITY, application)
     if application.state != State.SCIENTIFIC_REVIEW:
         raise InvalidState(_("Les rapporteurs sont désignés pendant l'examen du comité."))
@@ -68,15 +72,21 @@ def assign_reviewer(*, by: User, application: Application, reviewer: User) -> Re
     with transaction.atomic():
         if Review.objects.filter(application=application, reviewer=reviewer).exists():
             raise ValidationFailed(_("Cette personne est déjà rapporteur."), ["reviewer"])
+        chairs = Review.objects.select_for_update().filter(application=application, chair=True)
+        chair = chair or not chairs.exists()
         with service_writes():
+            if chair:
+                for previous in chairs:
+                    previous.chair = False
+                    previous.save(update_fields=["chair"])
             review = Review.objects.create(
-                application=application, reviewer=reviewer, assigned_by=by
+                application=application, reviewer=reviewer, assigned_by=by, chair=chair
             )
         audit.record(
             action="access.review.assigned",
             by=by,
             target=application,
-            details={"reviewer_id": reviewer.pk},
+            details={"reviewer_id": reviewer.pk, "chair": chair},
         )
     return review
 
@@ -117,6 +127,8 @@ def declare_interests(
 
 
 def give_opinion(*, by: User, application: Application, opinion: str, rationale: str) -> Review:
+    """The member's vote on the file, with its rationale; it may be revised until the
+    committee's opinion is recorded."""
     require_on(by, Permission.APPLICATION_REVIEW, application)
     review = _own_review(by, application)
     if application.state != State.SCIENTIFIC_REVIEW:
@@ -149,12 +161,15 @@ def committee_opinion(
     rationale: str,
     recommendations: str = "",
 ) -> CommitteeOpinion:
-    """The committee's opinion; on a standard route the file then goes to the regulator."""
-    require_permission(by, Permission.APPLICATION_REVIEW, application)
+    """The committee's opinion, recorded by the file's chair or the guichet officer once
+    the quorum of votes is reached and following their majority; on a standard route the
+    file then goes to the regulator."""
+    _require_recorder(by, application)
     if application.state != State.SCIENTIFIC_REVIEW:
         raise InvalidState(_("L'examen du comité est terminé."))
     if outcome not in OpinionOutcome.values:
         raise ValidationFailed(_("Avis inconnu."), ["outcome"])
+    counted = committee.check_opinion(application, outcome)
     rationale = require_text(rationale, _("Motivation"))
     if outcome == OpinionOutcome.FAVOURABLE_WITH_RECOMMENDATIONS:
         recommendations = require_text(recommendations, _("Recommandations"))
@@ -173,13 +188,40 @@ def committee_opinion(
                 recommendations=recommendations.strip(),
                 given_by=by,
                 given_at=clock.now(),
+                votes_favourable=counted.favourable,
+                votes_with_recommendations=counted.with_recommendations,
+                votes_unfavourable=counted.unfavourable,
+                quorum=committee.quorum_setting(),
             )
         workflow.transition(
-            application, to=target, by=by, note=rationale, details={"opinion": outcome}
+            application,
+            to=target,
+            by=by,
+            note=rationale,
+            details={
+                "opinion": outcome,
+                "votes": [counted.favourable, counted.with_recommendations, counted.unfavourable],
+                "quorum": committee.quorum_setting(),
+            },
         )
         if target == State.AUTHORISED:
             issue_permit(application=application, conditions=recommendations, end_date=None)
     return opinion
+
+
+def _require_recorder(by: User, application: Application) -> None:
+    """The guichet officer, or the file's chair (a member without a conflict)."""
+    if by is None:
+        raise NotAllowed("the committee's opinion needs a person")
+    if has_permission(by, Permission.APPLICATION_ADMISSIBILITY, application, audit=False):
+        return
+    require_permission(by, Permission.APPLICATION_REVIEW, application)
+    chair = committee.chair_of(application)
+    if chair is None or chair.reviewer_id != by.pk or chair.has_conflict is not False:
+        audit_record_denial(
+            by, Permission.APPLICATION_REVIEW, application, "only the chair records the opinion"
+        )
+        raise NotAllowed("only the chair of the file or the guichet records the opinion")
 
 
 def request_information(*, by: User, application: Application, message: str) -> Application:

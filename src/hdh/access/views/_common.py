@@ -14,7 +14,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from hdh.access import policies, workflow
+from hdh.access import committee, policies, questions, workflow
 from hdh.access.forms import (
     AssignForm,
     CommitteeForm,
@@ -23,9 +23,11 @@ from hdh.access.forms import (
     MessageForm,
     NoteForm,
     OpinionForm,
+    PublicationForm,
 )
 from hdh.access.models import Application, Review
 from hdh.access.permissions import may_view
+from hdh.access.services import publications as publication_services
 from hdh.access.services.applications import LIVE_STATES
 from hdh.access.states import State
 from hdh.accounts.authorization import has_permission
@@ -160,7 +162,27 @@ def render_detail(
             ).exclude(pk__in=assigned)
             if _may(u, Permission.APPLICATION_REVIEW, application)
         ]
+    counted = committee.tally(application) if state == State.SCIENTIFIC_REVIEW else None
+    chair = committee.chair_of(application) if counted is not None else None
+    may_record_opinion = counted is not None and (
+        _may(user, Permission.APPLICATION_ADMISSIBILITY, application)
+        or (chair is not None and chair.reviewer_id == user.pk)
+    )
+    extras = questions.extra_answers(application)
+    outdated = {q.key for q in questions.outdated_answers(application)}
     context = {
+        "extra_questions": [
+            {"question": q, "answer": extras.get(q.key), "outdated": q.key in outdated}
+            for q in questions.for_application(application)
+        ],
+        "publications": application.project.publications.all(),
+        "may_publish": application.submitted_at is not None
+        and publication_services.may_manage(user, application.project),
+        "tally": counted if is_staff_view else None,
+        "votes_needed": committee.votes_needed(counted) if counted is not None else 0,
+        "quorum_reached": counted is not None and committee.quorum_reached(counted),
+        "chair": chair if is_staff_view else None,
+        "may_record_opinion": may_record_opinion,
         "application": application,
         "project": application.project,
         "team": application.team.select_related("user"),
@@ -191,6 +213,7 @@ def render_detail(
             "opinion": OpinionForm(auto_id="opinion-%s"),
             "committee": CommitteeForm(auto_id="committee-%s"),
             "decision": DecisionForm(auto_id="decision-%s"),
+            "publication": PublicationForm(auto_id="publication-%s"),
         },
         "questions": [
             (name, getattr(Application._meta.get_field(name), "verbose_name", name))

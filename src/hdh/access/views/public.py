@@ -90,13 +90,15 @@ def statistics(request: HttpRequest) -> HttpResponse:
     _public(request)
     figures = directory.statistics()
     longest = max((f.p90_days or 0 for f in figures), default=0) or 1
+    chart = directory.chart_spec(figures)
     return render(
         request,
         "access/statistics.html",
         {
             "figures": figures,
             "longest": longest,
-            "spec": json.dumps(directory.chart_spec(figures), ensure_ascii=False),
+            "chart": chart,
+            "spec": json.dumps(chart, ensure_ascii=False, indent=1),
             "total": Application.objects.exclude(submitted_at__isnull=True).count(),
         },
     )

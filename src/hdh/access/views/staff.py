@@ -78,7 +78,12 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     reviewer = User.objects.filter(pk=form.cleaned_data["reviewer"], is_active=True).first()
     if reviewer is None:
         raise ValidationFailed(_("Ce compte n'existe pas."), ["reviewer"])
-    reviews.assign_reviewer(by=actor(request), application=application, reviewer=reviewer)
+    reviews.assign_reviewer(
+        by=actor(request),
+        application=application,
+        reviewer=reviewer,
+        chair=form.cleaned_data["chair"],
+    )
     return done(request, application, _("Rapporteur désigné."))
 
 
@@ -108,14 +113,15 @@ def opinion(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return invalid_form(request, application, form)
     reviews.give_opinion(by=actor(request), application=application, **form.cleaned_data)
-    return done(request, application, _("Avis individuel enregistré."))
+    return done(request, application, _("Vote enregistré."))
 
 
 @require_POST
 @signed_in
 @acting
 def committee(request: HttpRequest, pk: int) -> HttpResponse:
-    application = application_for(request, pk, P.APPLICATION_REVIEW)
+    # The chair or the guichet officer: the service checks which.
+    application = application_for(request, pk, P.APPLICATION_VIEW)
     form = CommitteeForm(request.POST)
     if not form.is_valid():
         return invalid_form(request, application, form)
@@ -197,5 +203,11 @@ def overdue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "access/overdue.html",
-        {"overdue": queries.overdue(), "running": queries.running()[:200]},
+        {
+            "overdue": queries.overdue(),
+            "running": queries.running()[:200],
+            "perms_questions": has_permission(
+                request.user, P.APPLICATION_ADMISSIBILITY, audit=False
+            ),
+        },
     )

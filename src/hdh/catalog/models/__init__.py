@@ -3,6 +3,7 @@ from hdh.catalog.models.codes import Code, CodeList
 from hdh.catalog.models.dictionary import DictionaryVersion, Relation, Table, Variable
 from hdh.catalog.models.search import (
     DocumentKind,
+    SearchCounter,
     SearchDocument,
     SearchGram,
     SearchPosting,
@@ -16,6 +17,7 @@ __all__ = [
     "DictionaryVersion",
     "DocumentKind",
     "Relation",
+    "SearchCounter",
     "SearchDocument",
     "SearchGram",
     "SearchPosting",

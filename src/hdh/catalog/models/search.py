@@ -49,6 +49,9 @@ class SearchDocument(models.Model):
 
 class SearchTerm(models.Model):
     term = models.CharField(max_length=64, unique=True)
+    # How many documents hold the term (its postings), kept by the indexer so a
+    # query knows a word's rarity without counting.
+    documents = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.term
@@ -58,9 +61,16 @@ class SearchPosting(models.Model):
     term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="+", db_index=False)
     document = models.ForeignKey(SearchDocument, on_delete=models.CASCADE, related_name="+")
     weight = models.PositiveSmallIntegerField()
+    # The weight times the document kind's boost, times ten: a term's postings read
+    # in this order give its best documents first, so a common word's top hits
+    # are read without reading all of them.
+    impact = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["term", "document"], name="catalog_posting_term")]
+        indexes = [
+            models.Index(fields=["term", "document"], name="catalog_posting_term"),
+            models.Index(fields=["term", "-impact", "document"], name="catalog_posting_impact"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.term_id}→{self.document_id} ({self.weight})"
@@ -75,3 +85,14 @@ class SearchGram(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gram!r}→{self.term_id}"
+
+
+class SearchCounter(models.Model):
+    """Counts the indexer keeps up to date (``documents``: the whole index), so a
+    query never counts a million rows."""
+
+    name = models.CharField(max_length=32, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

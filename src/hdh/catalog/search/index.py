@@ -7,16 +7,22 @@ transaction), so the index never shows a version that is not current.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from django.db import connection
+from django.db.models import Count, F, QuerySet
+
 from hdh.catalog.bulk import allocate_ids, insert_rows
 from hdh.catalog.models import (
     Base,
+    Code,
     CodeList,
     DictionaryVersion,
     DocumentKind,
+    SearchCounter,
     SearchDocument,
     SearchGram,
     SearchPosting,
@@ -27,7 +33,22 @@ from hdh.catalog.models import (
 from hdh.catalog.search import text
 
 NAME, TITLE, KEYWORD, TEXT, CONTEXT = 10, 6, 5, 2, 1
+CODE_LABEL = CONTEXT
 BATCH = 5000
+# At equal match, bases outrank tables, tables variables, variables code lists.
+KIND_BOOST: dict[str, float] = {
+    DocumentKind.BASE: 3.0,
+    DocumentKind.TABLE: 2.0,
+    DocumentKind.VARIABLE: 1.5,
+    DocumentKind.CODE_LIST: 1.2,
+    DocumentKind.CODE: 1.0,
+}
+DOCUMENTS = "documents"
+
+
+def impact(weight: int, kind: str) -> int:
+    """A posting's reading order: its weight times its kind's boost (times ten, an integer)."""
+    return round(weight * KIND_BOOST.get(kind, 1.0) * 10)
 
 
 @dataclass
@@ -41,6 +62,10 @@ class Doc:
     code_list_name: str = ""
     product: str = ""
     fields: list[tuple[str, int]] = field(default_factory=list)
+    # Terms found only in the labels of a code list's codes: searchable (weight
+    # CODE_LABEL), but given no trigrams, so the vocabulary of hundreds of
+    # thousands of labels does not weigh on typo matching.
+    label_terms: set[str] = field(default_factory=set)
 
 
 def _batched(items: Iterable[Doc], size: int) -> Iterator[list[Doc]]:
@@ -118,6 +143,11 @@ def _dictionary_docs(version: DictionaryVersion) -> Iterator[Doc]:
                 (table.title, CONTEXT),
             ],
         )
+    labels: dict[int, set[str]] = {pk: set() for pk in lists}
+    codes = Code.objects.filter(code_list__version=version).values_list("code_list_id", "label")
+    for list_id, label in codes.iterator(chunk_size=BATCH):
+        if label:
+            labels[list_id].update(text.tokens(label))
     for c in lists.values():
         yield Doc(
             DocumentKind.CODE_LIST,
@@ -129,6 +159,7 @@ def _dictionary_docs(version: DictionaryVersion) -> Iterator[Doc]:
             c.name,
             c.source,
             [(c.name, NAME), (c.title, TITLE), (c.description, TEXT)],
+            labels[c.pk],
         )
 
 
@@ -146,11 +177,7 @@ def reindex_base(base: Base) -> int:
 def refresh_base_entry(base: Base) -> int:
     """After an edit of the entry alone: rewrite the base's own document and the facet
     values its dictionary documents carry, without re-reading the dictionary."""
-    own = SearchDocument.objects.filter(base_id=base.pk, kind=DocumentKind.BASE)
-    SearchPosting.objects.filter(document__in=own.values("pk"))._raw_delete(
-        SearchPosting.objects.db
-    )
-    own._raw_delete(SearchDocument.objects.db)
+    _delete(SearchDocument.objects.filter(base_id=base.pk, kind=DocumentKind.BASE))
     SearchDocument.objects.filter(base_id=base.pk).update(
         medical_domain=base.medical_domain, data_holder=base.data_holder[:200]
     )
@@ -158,11 +185,44 @@ def refresh_base_entry(base: Base) -> int:
 
 
 def drop_base(*, base_id: int) -> None:
-    documents = SearchDocument.objects.filter(base_id=base_id)
-    SearchPosting.objects.filter(document__in=documents.values("pk"))._raw_delete(
-        SearchPosting.objects.db
+    _delete(SearchDocument.objects.filter(base_id=base_id))
+
+
+def _delete(documents: QuerySet[SearchDocument]) -> None:
+    """Delete ``documents`` and their postings, and take them out of the counts."""
+    postings = SearchPosting.objects.filter(document__in=documents.values("pk"))
+    removed = Counter(
+        dict(postings.values("term_id").annotate(n=Count("id")).values_list("term_id", "n"))
     )
-    documents._raw_delete(SearchDocument.objects.db)
+    postings._raw_delete(SearchPosting.objects.db)
+    gone = documents._raw_delete(SearchDocument.objects.db)
+    _count(-gone, Counter({term: -n for term, n in removed.items()}))
+
+
+def _count(documents: int, terms: Counter[int]) -> None:
+    """Add ``documents`` to the index's document count and ``terms`` to the terms' counts."""
+    changes = [(n, term) for term, n in terms.items() if n]
+    if changes:
+        table = connection.ops.quote_name(SearchTerm._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET documents = documents + %s WHERE id = %s",  # noqa: S608
+                changes,
+            )
+    if documents and not SearchCounter.objects.filter(name=DOCUMENTS).update(
+        value=F("value") + documents
+    ):
+        SearchCounter.objects.create(name=DOCUMENTS, value=SearchDocument.objects.count())
+
+
+def analyze() -> None:
+    """Refresh PostgreSQL's planner statistics of the index after a bulk rebuild, so a
+    query on a term of a million postings is not planned as if the table were empty."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (SearchDocument, SearchTerm, SearchPosting, SearchGram):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 class _Vocabulary:
@@ -172,8 +232,9 @@ class _Vocabulary:
         self.ids: dict[str, int] = dict(SearchTerm.objects.values_list("term", "pk"))
         self.fuzzy: set[int] = set(SearchGram.objects.values_list("term_id", flat=True).distinct())
 
-    def resolve(self, terms: set[str]) -> dict[str, int]:
-        """Ids of ``terms``, created as needed, with their trigrams (typo matches)."""
+    def resolve(self, terms: set[str], plain: set[str] | None = None) -> dict[str, int]:
+        """Ids of ``terms``, created as needed, with their trigrams (typo matches)
+        unless they are ``plain`` (code labels only)."""
         missing = [t for t in terms if t not in self.ids]
         if missing:
             SearchTerm.objects.bulk_create(
@@ -188,7 +249,7 @@ class _Vocabulary:
         grams: list[tuple[str, int]] = []
         for term in terms:
             pk = self.ids[term]
-            if pk in self.fuzzy or len(term) < 4 or term.isdigit():
+            if pk in self.fuzzy or len(term) < 4 or term.isdigit() or (plain and term in plain):
                 continue
             self.fuzzy.add(pk)
             grams.extend((gram, pk) for gram in text.trigrams(term))
@@ -220,11 +281,13 @@ def _write(base: Base, version: DictionaryVersion | None, docs: Iterable[Doc]) -
     domain = base.medical_domain
     version_id = version.pk if version else None
     written = 0
+    counts: Counter[int] = Counter()
     for chunk in _batched(docs, BATCH):
         ids = allocate_ids(SearchDocument._meta.db_table, len(chunk))
         rows = []
         weights: list[dict[str, int]] = []
         needed: set[str] = set()
+        plain: set[str] = set()
         for pk, d in zip(ids, chunk, strict=True):
             rows.append(
                 (
@@ -251,15 +314,27 @@ def _write(base: Base, version: DictionaryVersion | None, docs: Iterable[Doc]) -
                 for term in text.tokens(value):
                     if best.get(term, 0) < weight:
                         best[term] = weight
+            for term in d.label_terms:
+                if term not in best:
+                    best[term] = CODE_LABEL
+                    plain.add(term)
             weights.append(best)
             needed.update(best)
         insert_rows(SearchDocument._meta.db_table, _DOCUMENT_COLUMNS, rows)
-        term_ids = vocabulary.resolve(needed)
+        # A term that some document holds outside code labels gets its trigrams.
+        plain -= {term for best in weights for term, weight in best.items() if weight > CODE_LABEL}
+        term_ids = vocabulary.resolve(needed, plain)
         postings = [
-            (term_ids[term], pk, weight)
-            for pk, best in zip(ids, weights, strict=True)
+            (term_ids[term], pk, weight, impact(weight, d.kind))
+            for pk, d, best in zip(ids, chunk, weights, strict=True)
             for term, weight in best.items()
         ]
-        insert_rows(SearchPosting._meta.db_table, ("term_id", "document_id", "weight"), postings)
+        insert_rows(
+            SearchPosting._meta.db_table,
+            ("term_id", "document_id", "weight", "impact"),
+            postings,
+        )
+        counts.update(posting[0] for posting in postings)
         written += len(rows)
+    _count(written, counts)
     return written

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404
 import sys
 from argparse import ArgumentParser
 from typing import Any
@@ -40,7 +40,8 @@ class Command(BaseCommand):
         self._print_logins(host, port)
         if no_serve:
             return
-        worker = subprocess.Popen(
+        # A fixed argv: this interpreter running hdh's own worker.
+        worker = subprocess.Popen(  # nosec B603
             [sys.executable, "-m", "hdh.cli", "worker"], env=os.environ.copy()
         )
         self.stdout.write(f"worker started (pid {worker.pid})")

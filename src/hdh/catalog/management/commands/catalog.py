@@ -15,7 +15,7 @@ from hdh.catalog.benchmark import measure
 from hdh.catalog.export.dcat import FORMATS
 from hdh.catalog.export.formats import export_csvw, export_data_package, export_dcat
 from hdh.catalog.models import Base, Variable
-from hdh.catalog.search.index import reindex_base
+from hdh.catalog.search.index import analyze, reindex_base
 from hdh.catalog.search.query import FACETS, search
 from hdh.catalog.services.dictionary import import_tableschema
 from hdh.catalog.synthetic import generate
@@ -98,6 +98,7 @@ class Command(BaseCommand):
             self.stdout.write(self._export(lambda: export_data_package(slug=options["base"])))
         else:
             count = sum(reindex_base(base) for base in Base.objects.all())
+            analyze()
             self.stdout.write(f"reindexed: {count} documents")
 
     def _export(self, produce: Callable[[], str]) -> str:
@@ -135,6 +136,7 @@ class Command(BaseCommand):
                     {
                         "query": results.query,
                         "total": results.total,
+                        "approximate": results.approximate,
                         "partial": results.partial,
                         "hits": [hit.as_dict() for hit in results.hits],
                         "facets": {

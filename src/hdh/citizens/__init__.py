@@ -1,0 +1,1 @@
+"""The citizens' portal: public pages, objections, rights requests."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CitizensConfig(AppConfig):
+    name = "hdh.citizens"
+    label = "citizens"
+    verbose_name = "Citizens' portal"
+    default_auto_field = "django.db.models.BigAutoField"

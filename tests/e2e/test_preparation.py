@@ -1,0 +1,88 @@
+"""demo-data-engineer, in a real browser against a real server and worker, prepares
+the demo application's dataset from the pages and reads its manifest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from hdh.accounts.demo import _PEOPLE, demo_totp_secret
+from tests.e2e import live
+
+pytestmark = pytest.mark.e2e
+ENGINEER = "demo-data-engineer"
+
+
+@pytest.fixture(scope="module")
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[live.LiveServer, live.Account]]:
+    home = tmp_path_factory.mktemp("preparation-e2e")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
+    }
+    env.update(
+        HDH_HOME=str(home),
+        DATABASE_URL=f"sqlite:///{home / 'hdh.sqlite3'}",
+        HDH_DEMO_BENEFICIARIES="1500",
+    )
+    result = subprocess.run(
+        [*live.hdh_command(), "demo", "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "identité synthétique : NIR" in result.stdout
+    person = next(p for p in _PEOPLE if p.username == ENGINEER)
+    account = live.Account(
+        username=ENGINEER,
+        email="",
+        password=person.password,
+        totp_secret=demo_totp_secret(ENGINEER),
+    )
+    worker = subprocess.Popen(
+        [*live.hdh_command(), "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(home / "worker.log").open("wb"),
+    )
+    try:
+        with live.serving(env, home / "server.log") as url:
+            yield live.LiveServer(url=url, researcher=account), account
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def test_the_data_engineer_prepares_the_demo_dataset(
+    demo_server: tuple[live.LiveServer, live.Account], browser: Browser
+) -> None:
+    server, engineer = demo_server
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        live.sign_in(page, server, engineer)
+        page.goto(f"{server.url}/preparation/")
+        page.get_by_role("row", name="préparation des données").get_by_role("link").first.click()
+        page.locator("#compile-plan").click()
+        expect(page.locator("#plan-form")).to_be_visible()
+        expect(page.get_by_text("T_MCOaaB").first).to_be_visible()
+        page.locator("#approve-plan").click()
+        page.locator("#start-run").click()
+        expect(page.locator("#run-progress")).to_be_visible()
+        page.locator("#dataset-link").click(timeout=300_000)
+        expect(page.locator("#manifest-verified")).to_be_visible()
+        expect(page.locator("#manifest")).to_contain_text("duckdb")
+        expect(page.get_by_role("cell", name="ER_PRS_F")).to_be_visible()
+    finally:
+        context.close()
