@@ -134,3 +134,20 @@ def test_the_questions_page_is_the_guichets(client: Client) -> None:
     base = create_test_base()
     officer.post(reverse("access:question_add"), {"base": base.slug, "label": "Pourquoi ?"})
     assert QuestionVersion.objects.filter(base=base).count() == 1
+
+
+def test_version_1_wording_is_shown_in_english_and_an_edited_wording_as_written() -> None:
+    from django.utils import translation
+
+    from hdh.access.forms import ApplicationForm
+
+    with translation.override("en"):
+        assert ApplicationForm().fields["purpose"].label == "Purpose"
+    officer = Staff().officer
+    bank.revise(by=officer, key="purpose", label="Finalité du traitement")
+    with translation.override("en"):
+        assert ApplicationForm().fields["purpose"].label == "Finalité du traitement"
+    # Every version-1 wording seeded by the migration is in the catalogue.
+    assert {q.label for q in questions.bank() if q.key != "purpose"} <= set(
+        questions.ORIGINAL_WORDING
+    )

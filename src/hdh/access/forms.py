@@ -88,8 +88,8 @@ class ApplicationForm(DsfrMixin, forms.ModelForm):
         for key, field in self.fields.items():
             question = bank.get(key)
             if question is not None:
-                field.label = str(question.label)
-                field.help_text = str(question.help_text)
+                field.label = questions.shown(question.label)
+                field.help_text = questions.shown(question.help_text)
         self.fields["title"].required = True
         self.fields["duration_months"].widget.attrs.update({"min": 1, "max": 240})
         self.fields["duration_months"].validators.append(_duration_limit)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext, gettext_noop
+
 from hdh.access.models import ExtraAnswer, QuestionVersion
 
 if TYPE_CHECKING:
@@ -46,6 +48,47 @@ class Question:
             section=row.section,
             base_id=row.base_id,
         )
+
+
+# The wording of version 1 (seeded in the database by migration 0005) stays in
+# the translation catalogue: a question whose stored wording is one of these is
+# shown translated; an operator's new wording is shown as written.
+ORIGINAL_WORDING = (
+    gettext_noop("Titre du projet"),
+    gettext_noop("Le projet"),
+    gettext_noop("Résumé grand public"),
+    gettext_noop("Publié dans le répertoire public : sans jargon, en quelques phrases."),
+    gettext_noop("Résumé technique"),
+    gettext_noop("Méthode et analyses."),
+    gettext_noop("Finalité"),
+    gettext_noop("Ce que le projet cherche à établir."),
+    gettext_noop("Intérêt public"),
+    gettext_noop("En quoi le projet sert l'intérêt public (CSP L.1461-1)."),
+    gettext_noop("Résultats attendus"),
+    gettext_noop("Responsable de traitement"),
+    gettext_noop("L'organisme qui détermine les finalités et les moyens du traitement."),
+    gettext_noop("Responsabilités et financement"),
+    gettext_noop("Responsable de mise en œuvre"),
+    gettext_noop("Financements"),
+    gettext_noop("Déclarations d'intérêts"),
+    gettext_noop("Liens d'intérêts de l'équipe avec des entreprises ou des organismes concernés."),
+    gettext_noop("Début de la période étudiée"),
+    gettext_noop("Données et traitement"),
+    gettext_noop("Fin de la période étudiée"),
+    gettext_noop("Critères de population"),
+    gettext_noop("Qui est inclus et qui est exclu de l'étude."),
+    gettext_noop("Appariements demandés"),
+    gettext_noop("Sources à apparier et variables d'appariement, le cas échéant."),
+    gettext_noop("Durée demandée (mois)"),
+    gettext_noop("Entre 1 et 240 mois."),
+    gettext_noop("Lieu du traitement"),
+    gettext_noop("La plateforme ou l'environnement sécurisé où les données seront traitées."),
+)
+
+
+def shown(text: str) -> str:
+    """A stored wording in the reader's language when the catalogue has it."""
+    return gettext(text) if text else text
 
 
 def bank() -> tuple[Question, ...]:
