@@ -140,8 +140,9 @@ HOSTILE = [
 ]
 
 
-# Known gap, left visible: some date edge cases still differ between engines.
-DATE_EDGES = pytest.mark.xfail(reason="date cast edge cases differ", strict=False)
+# Known gap, left visible: some date edge cases still differ between engines
+# (strict: the day they agree, this marker must go).
+DATE_EDGES = pytest.mark.xfail(reason="date cast edge cases differ", strict=True)
 
 
 @pytest.mark.parametrize(
