@@ -13,7 +13,8 @@ runs on a fresh machine that has nothing but Python 3.11 and pip.
 Environment:
     HDH_TEST_POSTGRES_URL   server for the PostgreSQL run
                             (default postgres://postgres@127.0.0.1:5432/postgres)
-    CI=true                 PostgreSQL and Chromium are then required, not optional
+    CI=true                 PostgreSQL, Chromium and bubblewrap are then required,
+                            not optional
 """
 
 from __future__ import annotations
@@ -94,6 +95,20 @@ def ensure_chromium() -> bool:
     return CHROMIUM.exists()
 
 
+def ensure_bubblewrap() -> bool:
+    """The job sandbox's bubblewrap (Debian ``bubblewrap``), installed when missing."""
+    if shutil.which("bwrap"):
+        return True
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        say("installing Debian's bubblewrap for the job sandbox tests")
+        quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run("apt-get", "update", "-qq", env=quiet, check=False)
+        run("apt-get", "install", "-y", "-qq", "bubblewrap", env=quiet, check=False)
+    if not shutil.which("bwrap") and CI:
+        sys.exit("✗ bubblewrap is required in CI and could not be installed")
+    return shutil.which("bwrap") is not None
+
+
 def postgres_available() -> bool:
     probe = (
         "import psycopg,sys\n"
@@ -134,6 +149,8 @@ def test(extra: list[str]) -> None:
     browsers = ensure_chromium()
     if not browsers:
         print("! Chromium not found: browser tests will be skipped (CI installs it)")
+    if not ensure_bubblewrap():
+        print("! bubblewrap not found: job sandbox tests will be skipped (CI installs it)")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HDH_", "DATABASE_URL"))}
     with tempfile.TemporaryDirectory(prefix="hdh-test-") as tmp:
         sqlite_env = {

@@ -70,6 +70,33 @@ HDH_KEY_STORE = Path(
 ).resolve()
 # DuckDB memory limit of a preparation run (beyond it, work spills to disk).
 HDH_PREPARATION_MEMORY_LIMIT = env("HDH_PREPARATION_MEMORY_LIMIT", "1GB")
+# Identity tables (<base>/IR_IDENTITE: names, birth dates, NIR), outside the lake,
+# read only by level-1 pseudonymisation and cohort linkage (docs/adr/0010).
+HDH_IDENTITIES = Path(
+    env("HDH_IDENTITIES", str(HDH_HOME / "identite"))  # type: ignore[arg-type]
+).resolve()
+# Largest external cohort file a data engineer may upload for linkage.
+HDH_LINKAGE_UPLOAD_MAX_BYTES = env_int("HDH_LINKAGE_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+# Project workspaces: job folders, logs and outputs (never inside the lake).
+HDH_WORKSPACES = Path(
+    env("HDH_WORKSPACES", str(HDH_HOME / "workspaces"))  # type: ignore[arg-type]
+).resolve()
+# Days a workspace stays read-only after its permit ends before it is archived.
+HDH_WORKSPACE_ARCHIVE_DAYS = int(env("HDH_WORKSPACE_ARCHIVE_DAYS", "90") or "90")
+# The airlock's own copies of files under review, and the store of released files.
+HDH_AIRLOCK = Path(
+    env("HDH_AIRLOCK", str(HDH_HOME / "airlock"))  # type: ignore[arg-type]
+).resolve()
+# Disclosure-check thresholds: a JSON object of hdh.airlock.check.Policy fields
+# (e.g. {"min_count": 11, "nk_k": 0.9}); empty for the defaults (CASD rule).
+HDH_AIRLOCK_POLICY = env("HDH_AIRLOCK_POLICY", "") or ""
+# Limits of one batch job in the sandbox (seconds, bytes, processes).
+HDH_JOB_WALL_SECONDS = env_int("HDH_JOB_WALL_SECONDS", 900)
+HDH_JOB_CPU_SECONDS = env_int("HDH_JOB_CPU_SECONDS", 900)
+HDH_JOB_MEMORY = env_int("HDH_JOB_MEMORY", 4 * 1024**3)
+HDH_JOB_PROCESSES = env_int("HDH_JOB_PROCESSES", 64)
+HDH_JOB_FILE_BYTES = env_int("HDH_JOB_FILE_BYTES", 1024**3)
+HDH_JOB_LOG_BYTES = env_int("HDH_JOB_LOG_BYTES", 1024**2)
 
 DEBUG = env_bool("HDH_DEBUG", False)
 
@@ -136,6 +163,8 @@ INSTALLED_APPS = [
     "hdh.keys",
     "hdh.preparation",
     "hdh.citizens",
+    "hdh.workspace",
+    "hdh.airlock",
 ]
 
 MIDDLEWARE = [
@@ -322,6 +351,7 @@ TASKS = {
 HDH_PERIODIC_TASKS = [
     "hdh.audit.tasks.seal_pending_days",
     "hdh.access.tasks.close_expired_permits",
+    "hdh.workspace.tasks.maintain_workspaces",
 ]
 HDH_ACCESS_PROTOCOL_MAX_BYTES = env_int("HDH_ACCESS_PROTOCOL_MAX_BYTES", 20 * 1024 * 1024)
 
@@ -382,12 +412,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"redact": {"()": "hdh.core.redaction.RedactingFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
     },
     "root": {"handlers": ["console"], "level": env("HDH_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # At DEBUG it would write whole template contexts (queries typed by people).
+        "django.template": {"level": "INFO"},
     },
 }
 

@@ -16,7 +16,9 @@ urlpatterns = [
     path("lac/", include("hdh.lake.urls")),
     path("projets/", include("hdh.access.urls")),
     path("preparation/", include("hdh.preparation.urls")),
+    path("espaces/", include("hdh.workspace.urls")),
     path("citoyens/", include("hdh.citizens.urls")),
+    path("sas/", include("hdh.airlock.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -135,8 +135,16 @@ def test_demo_accounts_cover_every_role_and_are_idempotent() -> None:
     assert accounts == again
     assert all(isinstance(account, DemoAccount) for account in accounts)
     assert {role for account in accounts for role in account.roles} == set(Role)
-    assert User.objects.filter(is_demo=True).count() == len(Role)
-    assert {a.username for a in accounts} >= {"demo-researcher", "demo-admin"}
+    # One account per role, plus a second output checker (the airlock needs two)
+    # and a researcher outside the demo projects.
+    assert User.objects.filter(is_demo=True).count() == len(Role) + 2 == len(accounts)
+    assert {a.username for a in accounts} >= {
+        "demo-researcher",
+        "demo-researcher-2",
+        "demo-output-checker",
+        "demo-output-checker-2",
+        "demo-admin",
+    }
     admin = User.objects.get(username="demo-admin")
     assert admin.is_staff
     assert admin.is_superuser

@@ -69,6 +69,8 @@ def test_create_user_without_password_cannot_sign_in() -> None:
         ("ok-name", "a@exemple.fr", "court"),
         ("ok-name", "a@exemple.fr", "123456789012345"),
         ("ok-name", "a@exemple.fr", "password1234"),
+        # A NIR as a username would be written as the actor of every audit event.
+        ("185057800608436", "a@exemple.fr", "Une-phrase-de-passe-solide"),
     ],
 )
 def test_create_user_rejects_bad_input_with_named_problems(

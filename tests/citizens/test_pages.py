@@ -63,6 +63,12 @@ def test_the_report_and_the_base_pages_show_authorised_projects() -> None:
         "Aucun projet autorisé"
         in client.get(reverse("citizens:base", args=[other.slug])).content.decode()
     )
+    # The catalog's base page links to this list, with the count.
+    catalog_page = client.get(reverse("catalog:base", args=[base.slug])).content.decode()
+    assert reverse("citizens:base", args=[base.slug]) in catalog_page
+    assert "1 projet dispose d" in catalog_page
+    other_page = client.get(reverse("catalog:base", args=[other.slug])).content.decode()
+    assert reverse("citizens:base", args=[other.slug]) in other_page
     report = client.get(reverse("citizens:report")).content.decode()
     assert "years-chart" in report
     assert client.get(reverse("citizens:base", args=["nope"])).status_code == 404

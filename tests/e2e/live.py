@@ -2,11 +2,14 @@
 
 The server is ``hdh serve`` (waitress serving ``hdh.wsgi``) in a subprocess, on a
 database of its own: a SQLite file, or a uniquely named PostgreSQL database when
-the test run itself uses PostgreSQL.
+the test run itself uses PostgreSQL. :func:`demo_platform` sets up the demo
+(``hdh demo --no-serve``) on such a database and runs ``hdh worker`` beside the
+server, as ``hdh demo`` does for a person trying the platform.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -15,8 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,7 +28,11 @@ import pyotp
 from playwright.sync_api import Page
 
 START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+DEMO_TIMEOUT = 1200
 TOTP_PERIOD = 30
+# Enough people for the demo's prepared datasets, few enough for a quick setup.
+DEMO_BENEFICIARIES = "1500"
 
 
 class ServerError(RuntimeError):
@@ -55,6 +62,22 @@ class Account:
 class LiveServer:
     url: str
     researcher: Account
+
+
+def demo_account(username: str) -> Account:
+    """A person ``hdh demo`` creates, with the password and TOTP secret it prints."""
+    # Imported here: this module is imported by conftest, before Django is set up.
+    from hdh.accounts.demo import _PEOPLE, demo_totp_secret
+
+    person = next((p for p in _PEOPLE if p.username == username), None)
+    if person is None:
+        raise LookupError(f"no demo account named {username!r}")
+    return Account(
+        username=username,
+        email="",
+        password=person.password,
+        totp_secret=demo_totp_secret(username),
+    )
 
 
 def hdh_command() -> list[str]:
@@ -138,12 +161,80 @@ def serving(env: dict[str, str], log: Path) -> Iterator[str]:
         wait_until_healthy(url, server, log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop(server)
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without any hdh, Django or database setting."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
+    }
+
+
+@contextmanager
+def own_database(home: Path) -> Iterator[str]:
+    """A database for one server: a fresh PostgreSQL database when this test run uses
+    PostgreSQL (dropped after), else a SQLite file in ``home``."""
+    run_url = os.environ.get("DATABASE_URL", "")
+    if is_postgres(run_url):
+        with fresh_postgres_database(run_url) as url:
+            yield url
+    else:
+        yield f"sqlite:///{home / 'hdh.sqlite3'}"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a child process to end; kill it if it does not within ``STOP_TIMEOUT``."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=STOP_TIMEOUT)
+
+
+@contextmanager
+def demo_platform(
+    home: Path, *, worker: bool = True, extra_env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, dict[str, str], str]]:
+    """The demo as a person tries it: ``hdh demo --no-serve`` in ``home`` on a database
+    of its own, then ``hdh serve`` and, with ``worker``, ``hdh worker`` beside it.
+
+    Yields the server's base URL, the environment the commands ran with (for
+    further ``hdh`` commands on the same platform) and what ``hdh demo`` printed.
+    ``extra_env`` overrides the defaults (for example ``HDH_DEMO_BENEFICIARIES``).
+    """
+    with ExitStack() as stack:
+        env = clean_environment()
+        env.update(
+            HDH_HOME=str(home),
+            DATABASE_URL=stack.enter_context(own_database(home)),
+            HDH_DEMO_BENEFICIARIES=DEMO_BENEFICIARIES,
+        )
+        env.update(extra_env or {})
+        result = subprocess.run(
+            [*hdh_command(), "demo", "--no-serve"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DEMO_TIMEOUT,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ServerError(
+                f"`hdh demo --no-serve` failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        if worker:
+            log = stack.enter_context((home / "worker.log").open("wb"))
+            process = subprocess.Popen(
+                [*hdh_command(), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            stack.callback(stop, process)
+        url = stack.enter_context(serving(env, home / "server.log"))
+        yield url, env, result.stdout
 
 
 def sign_in(page: Page, server: LiveServer, account: Account) -> None:

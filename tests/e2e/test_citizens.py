@@ -6,7 +6,6 @@ before is unchanged (same checksums)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -97,26 +96,18 @@ def checksums(output: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    home = tmp_path_factory.mktemp("citizens-e2e")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(
-        HDH_HOME=str(home),
-        DATABASE_URL=f"sqlite:///{home / 'hdh.sqlite3'}",
-        HDH_DEMO_BENEFICIARIES="300",
-    )
-    output = hdh(["demo", "--no-serve"], env)
-    identities = IDENTITY.findall(output)
-    ready = READY.search(output)
-    assert identities, output
-    assert ready, output
-    # Account for the demo person: the server runs alongside the CLI below.
-    account = live.Account(username=ENGINEER, email="", password="", totp_secret="")
-    with live.serving(env, home / "server.log") as url:
-        yield Demo(live.LiveServer(url=url, researcher=account), env, ready.group(1), identities)
+    # No worker: the datasets are prepared by the CLI below, alongside the server.
+    with live.demo_platform(
+        tmp_path_factory.mktemp("citizens-e2e"),
+        worker=False,
+        extra_env={"HDH_DEMO_BENEFICIARIES": "300"},
+    ) as (url, env, output):
+        identities = IDENTITY.findall(output)
+        ready = READY.search(output)
+        assert identities, output
+        assert ready, output
+        engineer = live.demo_account(ENGINEER)
+        yield Demo(live.LiveServer(url=url, researcher=engineer), env, ready.group(1), identities)
 
 
 def object_in_browser(page: Page, url: str, nir: str, birth: str, sex: str) -> str:

@@ -3,14 +3,11 @@ the demo application's dataset from the pages and reads its manifest."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from hdh.accounts.demo import _PEOPLE, demo_totp_secret
 from tests.e2e import live
 
 pytestmark = pytest.mark.e2e
@@ -21,46 +18,10 @@ ENGINEER = "demo-data-engineer"
 def demo_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[live.LiveServer, live.Account]]:
-    home = tmp_path_factory.mktemp("preparation-e2e")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(
-        HDH_HOME=str(home),
-        DATABASE_URL=f"sqlite:///{home / 'hdh.sqlite3'}",
-        HDH_DEMO_BENEFICIARIES="1500",
-    )
-    result = subprocess.run(
-        [*live.hdh_command(), "demo", "--no-serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "identité synthétique : NIR" in result.stdout
-    person = next(p for p in _PEOPLE if p.username == ENGINEER)
-    account = live.Account(
-        username=ENGINEER,
-        email="",
-        password=person.password,
-        totp_secret=demo_totp_secret(ENGINEER),
-    )
-    worker = subprocess.Popen(
-        [*live.hdh_command(), "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(home / "worker.log").open("wb"),
-    )
-    try:
-        with live.serving(env, home / "server.log") as url:
-            yield live.LiveServer(url=url, researcher=account), account
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+    engineer = live.demo_account(ENGINEER)
+    with live.demo_platform(tmp_path_factory.mktemp("preparation-e2e")) as (url, _env, output):
+        assert "identité synthétique : NIR" in output
+        yield live.LiveServer(url=url, researcher=engineer), engineer
 
 
 def test_the_data_engineer_prepares_the_demo_dataset(

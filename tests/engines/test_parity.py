@@ -328,3 +328,12 @@ def test_spark_errors_never_carry_key_material():
     assert "no_such_column" in message
     assert inner[:32] not in message
     assert outer[:32] not in message
+
+
+def test_an_arrow_table_can_be_registered_then_forgotten(engine: Engine) -> None:
+    engine.register_arrow("hdh_arrow_probe", pa.table({"x": [1, 2, 3]}))
+    assert engine.scalar("SELECT sum(x) FROM hdh_arrow_probe") == 6
+    assert engine.native() is not None
+    engine.unregister("hdh_arrow_probe")
+    with pytest.raises(Exception, match=r"(?i)hdh_arrow_probe"):
+        engine.fetch("SELECT * FROM hdh_arrow_probe")

@@ -45,6 +45,14 @@ def test_the_variable_page_links_to_the_tables_sample_for_researchers(base, rese
     assert "Télécharger un échantillon synthétique" not in Client().get(page).content.decode()
 
 
+def test_the_table_page_links_to_the_tables_sample_for_researchers(base, researcher):
+    page = reverse("catalog:table", kwargs={"slug": base.slug, "table": "SEJOUR"})
+    html = researcher.get(page).content.decode()
+    assert _url(base, "SEJOUR") in html
+    assert _url(base, "SEJOUR", "parquet") in html
+    assert _url(base, "SEJOUR") not in Client().get(page).content.decode()
+
+
 def test_a_sample_follows_the_schema_and_is_the_same_every_time(base, researcher):
     first = researcher.get(_url(base, "SEJOUR") + "?lignes=50")
     assert first.status_code == 200

@@ -116,3 +116,11 @@ def world(db: None, tmp_path: Path, synthetic_snds: snds.SndsResult) -> World:
 def engineer(db: None) -> User:
     user: User = UserFactory(roles=[Role.DATA_ENGINEER])
     return user
+
+
+@pytest.fixture
+def linkable(world: World, settings, tmp_path: Path, synthetic_snds: snds.SndsResult):  # type: ignore[no-untyped-def]
+    """A published dataset, the identities beside the lake and a corrupted cohort file."""
+    from tests.preparation.linkage_world import make_linkable
+
+    return make_linkable(world, settings, tmp_path, synthetic_snds)

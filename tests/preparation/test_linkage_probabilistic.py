@@ -41,10 +41,9 @@ class _Collect(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    folder = tmp_path_factory.mktemp("linkage")
-    people = identity.people(PEOPLE, seed=1)
+def write_inputs(folder, people_count: int, cohort_size: int):  # type: ignore[no-untyped-def]
+    """An IR_IDENTITE-like identity file (NIR included) and a corrupted cohort CSV."""
+    people = identity.people(people_count, seed=1)
     birth = people["birth_date"].to_numpy(dtype="datetime64[D]")
     years = birth.astype("datetime64[Y]").astype(int) + 1970
     months = birth.astype("datetime64[M]").astype(int) % 12 + 1
@@ -54,14 +53,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         birth_year=years,
         birth_month=months,
         place=np.array([f"{c:0>5}"[:5] for c in people["commune"]]),
-        order=rng.integers(1, 1000, size=PEOPLE),
+        order=rng.integers(1, 1000, size=people_count),
     )
     # The identity table as IR_IDENTITE holds it, NIR included.
     pq.write_table(
         pa.table(
             {
                 "BEN_NIR_PSA": people["person_id"],
-                "BEN_RNG_GEM": np.ones(PEOPLE, dtype=np.int64),
+                "BEN_RNG_GEM": np.ones(people_count, dtype=np.int64),
                 "BEN_NIR": nirs,
                 "BEN_PRENOM": people["first_name"],
                 "BEN_NOM_USAGE": people["surname"],
@@ -73,8 +72,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         ),
         folder / "identity.parquet",
     )
-    cohort, truth = identity.external_cohort(people, size=COHORT, seed=2)
+    cohort, truth = identity.external_cohort(people, size=cohort_size, seed=2)
     cohort.to_csv(folder / "cohort.csv", index=False)
+    return people, cohort, truth, nirs
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    folder = tmp_path_factory.mktemp("linkage")
+    people, cohort, truth, nirs = write_inputs(folder, PEOPLE, COHORT)
     collect = _Collect()
     root = logging.getLogger()
     previous = root.level

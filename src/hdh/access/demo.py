@@ -223,3 +223,91 @@ def load() -> str:
         created += 1
     total = Application.objects.filter(created_by=people.researcher).count()
     return f"{created} demo application(s) added, {total} in all"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A demo study with a variable-level perimeter, for the demos of later stages."""
+
+    title: str
+    lay_summary: str
+    technical_summary: str
+    purpose: str
+    public_interest: str
+    implementer_name: str
+    expected_outputs: str
+    population_criteria: str
+    justification: str
+    # Table name -> authorised variables.
+    perimeter: dict[str, list[str]]
+
+
+def file_and_authorise(study: Study, base: Base) -> Application:
+    """File ``study`` as demo-researcher and carry it to a signed contract (a permit)."""
+    people = _people()
+    researcher = people.researcher
+    application = applications.create_application(
+        by=researcher, title=study.title, legal_route=LegalRoute.STANDARD
+    )
+    applications.update_application(
+        by=researcher,
+        application=application,
+        lay_summary=study.lay_summary,
+        technical_summary=study.technical_summary,
+        purpose=study.purpose,
+        public_interest=study.public_interest,
+        controller_name="Institut de recherche en santé publique (démonstration)",
+        implementer_name=study.implementer_name,
+        expected_outputs=study.expected_outputs,
+        duration_months=12,
+        processing_location="Plateforme hdh, espace projet",
+        period_start=dt.date(2023, 1, 1),
+        period_end=dt.date(2023, 12, 31),
+        population_criteria=study.population_criteria,
+    )
+    for name, variables in study.perimeter.items():
+        table = Table.objects.filter(version_id=base.current_version_id, name=name).first()
+        if table is None:
+            continue
+        perimeter.add_items(
+            by=researcher,
+            application=application,
+            base=base,
+            table=table,
+            variables=list(table.variables.filter(name__in=variables)),
+            justification=study.justification,
+        )
+    applications.attach_protocol(
+        by=researcher,
+        application=application,
+        upload=SimpleUploadedFile("protocole.pdf", _PDF, content_type="application/pdf"),
+    )
+    officer, reviewer = people.officer, people.reviewer
+    applications.submit(by=researcher, application=application)
+    reviews.take_up(by=officer, application=application)
+    reviews.accept(by=officer, application=application)
+    reviews.assign_reviewer(by=officer, application=application, reviewer=reviewer)
+    reviews.declare_interests(by=reviewer, application=application, has_conflict=False)
+    reviews.give_opinion(
+        by=reviewer,
+        application=application,
+        opinion=OpinionOutcome.FAVOURABLE,
+        rationale="Données proportionnées à la finalité.",
+    )
+    reviews.committee_opinion(
+        by=reviewer,
+        application=application,
+        outcome=OpinionOutcome.FAVOURABLE,
+        rationale="Projet d'intérêt public.",
+    )
+    decisions.decide(
+        by=people.regulator,
+        application=application,
+        outcome="authorised",
+        rationale="Traitement conforme.",
+        conditions="Résultats agrégés seulement.",
+        end_date=clock.today() + dt.timedelta(days=365),
+    )
+    decisions.sign_contract(by=officer, application=application)
+    application.refresh_from_db()
+    return application

@@ -109,6 +109,22 @@ _PEOPLE = (
         "PDS-DEMO",
         "Demo-Sorties-2025!",
     ),
+    _Person(
+        Role.OUTPUT_CHECKER,
+        "demo-output-checker-2",
+        "Marc",
+        "Fournier",
+        "PDS-DEMO",
+        "Demo-Sorties-Bis-2025!",
+    ),
+    _Person(
+        Role.RESEARCHER,
+        "demo-researcher-2",
+        "Emma",
+        "Girard",
+        "IRSP-DEMO",
+        "Demo-Epidemio-2025!",
+    ),
     _Person(Role.AUDITOR, "demo-auditor", "Paul", "Laurent", "PDS-DEMO", "Demo-Tracabilite-2025!"),
     _Person(Role.ADMINISTRATOR, "demo-admin", "Alice", "Michel", "PDS-DEMO", "Demo-Gestion-2025!"),
 )

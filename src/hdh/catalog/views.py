@@ -82,7 +82,12 @@ def base(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(
         request,
         "catalog/base.html",
-        {"page": page, "schema_org": formats.schema_org_script(page.base), "can_edit": can_edit},
+        {
+            "page": page,
+            "schema_org": formats.schema_org_script(page.base),
+            "can_edit": can_edit,
+            "panels": hooks.base_panels(request, page.base),
+        },
     )
     response["Vary"] = "Accept"
     return response
@@ -106,7 +111,9 @@ def csvw(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 @permission_required(Permission.CATALOG_VIEW)
 def table(request: HttpRequest, slug: str, table: str) -> HttpResponse:
-    return render(request, "catalog/table.html", {"page": pages.table_page(slug, table)})
+    page = pages.table_page(slug, table)
+    panels = hooks.table_panels(request, page.base, page.table)
+    return render(request, "catalog/table.html", {"page": page, "panels": panels})
 
 
 @require_safe

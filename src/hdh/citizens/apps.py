@@ -6,3 +6,8 @@ class CitizensConfig(AppConfig):
     label = "citizens"
     verbose_name = "Citizens' portal"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from hdh.citizens import panels
+
+        panels.register()

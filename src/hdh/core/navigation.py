@@ -53,6 +53,11 @@ MAIN_NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry(_("Mes droits"), "citizens:index", "mes-droits"),
 )
 
+# Shown to output checkers (holders of ``release.review``) besides the main menu.
+CHECKER_NAVIGATION: tuple[NavEntry, ...] = (
+    NavEntry(_("Sas de sortie"), "airlock:queue", "sas-de-sortie"),
+)
+
 FOOTER_LINKS: tuple[NavEntry, ...] = (
     NavEntry(_("Accessibilité : non conforme"), "accessibility", "footer"),
     NavEntry(_("Mentions légales"), "legal_notice", "footer"),

@@ -98,6 +98,15 @@ class Engine(ABC):
         """Make a ``pyarrow.Table`` queryable as ``name``."""
 
     @abstractmethod
+    def unregister(self, name: str) -> None:
+        """Forget a table made queryable by :meth:`register_arrow` (no error if absent)."""
+
+    @abstractmethod
+    def native(self) -> Any:
+        """The backend's own handle (a DuckDB connection, a Spark session), for libraries
+        that speak to the backend directly, such as Splink. Use the SQL methods otherwise."""
+
+    @abstractmethod
     def _copy_to_parquet(self, sql: str, path: Path) -> None:
         """Write the result of ``sql`` to one Parquet file at ``path``."""
 

@@ -49,6 +49,12 @@ class DuckDBEngine(Engine):
     def register_arrow(self, name: str, table: Any) -> None:
         self._connection.register(name, table)
 
+    def unregister(self, name: str) -> None:
+        self._connection.unregister(name)
+
+    def native(self) -> Any:
+        return self._connection
+
     def _copy_to_parquet(self, sql: str, path: Path) -> None:
         self.execute(
             f"COPY ({sql}) TO {self.dialect.path(path)} "

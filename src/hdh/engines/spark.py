@@ -244,6 +244,14 @@ class SparkEngine(Engine):
         self._spark.createDataFrame(table).createOrReplaceTempView(name)
         self._views.append(name)
 
+    def unregister(self, name: str) -> None:
+        self._spark.catalog.dropTempView(name)
+        if name in self._views:
+            self._views.remove(name)
+
+    def native(self) -> Any:
+        return self._spark
+
     def relation(self, source: Source) -> str:
         if source.format != "csv":
             return super().relation(source)

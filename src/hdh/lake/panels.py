@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from hdh.accounts.authorization import has_permission
-from hdh.catalog.hooks import register_variable_panel
+from hdh.catalog.hooks import register_table_panel, register_variable_panel
 from hdh.catalog.models import Base, Table, Variable
 from hdh.core.permissions import Permission
 from hdh.lake import queries
@@ -43,6 +43,17 @@ def sample_panel(
     return mark_safe(html)  # noqa: S308 - rendered by the template engine, which escapes  # nosec B308 B703
 
 
+def table_sample_panel(request: HttpRequest, base: Base, table: Table) -> SafeString | None:
+    """The same synthetic-sample links on the table page."""
+    if not has_permission(request.user, Permission.SYNTHETIC_DOWNLOAD, audit=False):
+        return None
+    html = render_to_string(
+        "lake/includes/synthetic_sample.html", {"base": base, "table": table}, request=request
+    )
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine, which escapes  # nosec B308 B703
+
+
 def register() -> None:
     register_variable_panel(profile_panel)
     register_variable_panel(sample_panel)
+    register_table_panel(table_sample_panel)

@@ -7,7 +7,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hdh.preparation.models import ExtractionPlan, PreparationRun, ProjectDataset, ProjectKey
+from hdh.preparation.models import (
+    ExtractionPlan,
+    LinkageRun,
+    PreparationRun,
+    ProjectDataset,
+    ProjectKey,
+)
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -39,3 +45,8 @@ class DatasetAdmin(ReadOnly):
 @admin.register(ProjectKey)
 class KeyAdmin(ReadOnly):
     list_display = ("project", "version", "master_version", "fingerprint", "created_at")
+
+
+@admin.register(LinkageRun)
+class LinkageAdmin(ReadOnly):
+    list_display = ("pk", "project", "status", "engine", "threshold", "created_at")

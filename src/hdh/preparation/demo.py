@@ -8,20 +8,16 @@ tried as a citizen. They are synthetic: no real person has them.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from hdh.access.models import Application, OpinionOutcome
-from hdh.access.services import applications, decisions, perimeter, reviews
-from hdh.access.states import LegalRoute
+from hdh.access.demo import Study, file_and_authorise
+from hdh.access.models import Application
 from hdh.accounts.demo import create_demo_accounts
 from hdh.accounts.models import User
-from hdh.catalog.models import Base, Table
-from hdh.core import clock
+from hdh.catalog.models import Base
 from hdh.preparation import objections
 
 TITLE = "Parcours de soins du diabète de type 2 (préparation des données)"
@@ -31,7 +27,6 @@ PERIMETER = {
     "T_MCOaaC": ["NIR_ANO_17", "ETA_NUM", "RSA_NUM", "EXE_SOI_DTD", "EXE_SOI_DTF"],
     "T_MCOaaB": ["ETA_NUM", "RSA_NUM", "DGN_PAL", "GRG_GHM", "SEJ_NBJ"],
 }
-_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 OBJECTORS = 2
 SHOWN = 3
 
@@ -40,75 +35,18 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
-def _application(base: Base) -> Application:
-    researcher = _user("demo-researcher")
-    application = applications.create_application(
-        by=researcher, title=TITLE, legal_route=LegalRoute.STANDARD
-    )
-    applications.update_application(
-        by=researcher,
-        application=application,
-        lay_summary="Décrire les soins des personnes diabétiques au cours de l'année 2023.",
-        technical_summary="Cohorte rétrospective sur le DCIR et le PMSI MCO.",
-        purpose="Décrire les parcours de soins du diabète de type 2.",
-        public_interest="Améliorer la prise en charge du diabète.",
-        controller_name="Institut de recherche en santé publique (démonstration)",
-        implementer_name="Équipe d'épidémiologie (démonstration)",
-        expected_outputs="Indicateurs agrégés.",
-        duration_months=12,
-        processing_location="Plateforme hdh, espace projet",
-        period_start=dt.date(2023, 1, 1),
-        period_end=dt.date(2023, 12, 31),
-        population_criteria="Femmes nées avant 1980 hospitalisées pour un diabète (CIM-10 E11).",
-    )
-    for name, variables in PERIMETER.items():
-        table = Table.objects.filter(version_id=base.current_version_id, name=name).first()
-        if table is None:
-            continue
-        perimeter.add_items(
-            by=researcher,
-            application=application,
-            base=base,
-            table=table,
-            variables=list(table.variables.filter(name__in=variables)),
-            justification="Nécessaire pour décrire les parcours de soins.",
-        )
-    applications.attach_protocol(
-        by=researcher,
-        application=application,
-        upload=SimpleUploadedFile("protocole.pdf", _PDF, content_type="application/pdf"),
-    )
-    return application
-
-
-def _advance(application: Application) -> None:
-    officer, reviewer = _user("demo-guichet-officer"), _user("demo-committee-member")
-    applications.submit(by=_user("demo-researcher"), application=application)
-    reviews.take_up(by=officer, application=application)
-    reviews.accept(by=officer, application=application)
-    reviews.assign_reviewer(by=officer, application=application, reviewer=reviewer)
-    reviews.declare_interests(by=reviewer, application=application, has_conflict=False)
-    reviews.give_opinion(
-        by=reviewer,
-        application=application,
-        opinion=OpinionOutcome.FAVOURABLE,
-        rationale="Données proportionnées à la finalité.",
-    )
-    reviews.committee_opinion(
-        by=reviewer,
-        application=application,
-        outcome=OpinionOutcome.FAVOURABLE,
-        rationale="Projet d'intérêt public.",
-    )
-    decisions.decide(
-        by=_user("demo-regulator"),
-        application=application,
-        outcome="authorised",
-        rationale="Traitement conforme.",
-        conditions="Résultats agrégés seulement.",
-        end_date=clock.today() + dt.timedelta(days=365),
-    )
-    decisions.sign_contract(by=officer, application=application)
+STUDY = Study(
+    title=TITLE,
+    lay_summary="Décrire les soins des personnes diabétiques au cours de l'année 2023.",
+    technical_summary="Cohorte rétrospective sur le DCIR et le PMSI MCO.",
+    purpose="Décrire les parcours de soins du diabète de type 2.",
+    public_interest="Améliorer la prise en charge du diabète.",
+    implementer_name="Équipe d'épidémiologie (démonstration)",
+    expected_outputs="Indicateurs agrégés.",
+    population_criteria="Femmes nées avant 1980 hospitalisées pour un diabète (CIM-10 E11).",
+    justification="Nécessaire pour décrire les parcours de soins.",
+    perimeter=PERIMETER,
+)
 
 
 def _identities() -> list[dict[str, object]]:
@@ -128,9 +66,7 @@ def load() -> str:
     create_demo_accounts()
     lines = []
     if not Application.objects.filter(title=TITLE).exists():
-        application = _application(base)
-        _advance(application)
-        application.refresh_from_db()
+        application = file_and_authorise(STUDY, base)
         lines.append(
             f"demande {application.pk} prête à préparer ({application.get_state_display()})"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -57,3 +59,24 @@ class PlanForm(forms.Form):
         if value not in DATE_MODES:
             raise forms.ValidationError(_("Choix invalide."))
         return value
+
+
+class LinkageForm(forms.Form):
+    """Parameters of a cohort linkage; the file itself is read by the view's upload handler."""
+
+    threshold = forms.FloatField(
+        label=_("Seuil de probabilité d'appariement"),
+        initial=0.9,
+        min_value=0.5,
+        max_value=0.999,
+        help_text=_("Entre 0,5 et 0,999 ; une paire n'est retenue qu'au-dessus de ce seuil."),
+    )
+    engine = forms.ChoiceField(label=_("Moteur"), choices=[("duckdb", "DuckDB")], initial="duckdb")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from hdh.engines import available
+
+        engine = self.fields["engine"]
+        assert isinstance(engine, forms.ChoiceField)
+        engine.choices = [(name, name) for name in available()]

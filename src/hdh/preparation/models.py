@@ -1,8 +1,9 @@
-"""The objection register, project keys, extraction plans, runs and project datasets.
+"""The objection register, project keys, extraction plans, runs, project datasets
+and cohort linkages.
 
 Personal data held here: the objection register holds only level-1 pseudonyms
-(never a NIR); plans, runs and datasets hold catalogue names, counts and
-checksums, never rows.
+(never a NIR); plans, runs, linkages and datasets hold catalogue names, counts
+and checksums, never rows.
 """
 
 from __future__ import annotations
@@ -153,7 +154,11 @@ class ProjectDataset(GovernedModel):
 
     project = models.ForeignKey("access.Project", on_delete=models.PROTECT, related_name="+")
     permit = models.ForeignKey("access.Permit", on_delete=models.PROTECT, related_name="+")
-    run = models.OneToOneField(PreparationRun, on_delete=models.PROTECT, related_name="dataset")
+    # The extraction that wrote its tables; null for a version a cohort linkage
+    # published on top of an earlier one (its ``linkage`` says which).
+    run = models.OneToOneField(
+        PreparationRun, null=True, blank=True, on_delete=models.PROTECT, related_name="dataset"
+    )
     version = models.PositiveIntegerField()
     path = models.CharField(max_length=500)
     manifest = models.JSONField()
@@ -172,3 +177,72 @@ class ProjectDataset(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.project_id} v{self.version}"
+
+    @property
+    def preparation(self) -> PreparationRun:
+        """The extraction whose tables this version holds (through any cohort linkage)."""
+        dataset: ProjectDataset = self
+        while dataset.run is None:
+            dataset = dataset.linkage.source_dataset
+        return dataset.run
+
+
+class LinkageStatus(models.TextChoices):
+    QUEUED = "queued", _("En file d'attente")
+    RUNNING = "running", _("En cours")
+    SUCCEEDED = "succeeded", _("Terminée")
+    FAILED = "failed", _("Échouée")
+
+
+LINKAGE_TERMINAL = frozenset({LinkageStatus.SUCCEEDED, LinkageStatus.FAILED})
+
+
+class LinkageRun(GovernedModel):
+    """Probabilistic linkage of an external cohort file to the SNDS beneficiaries.
+
+    Holds parameters, counts and checksums only: the cohort file lives outside
+    the lake while the run waits and is deleted when it ends; the published
+    version holds study record ids and project pseudonyms, never a name, a
+    birth date or a NIR.
+    """
+
+    permit = models.ForeignKey("access.Permit", on_delete=models.PROTECT, related_name="+")
+    project = models.ForeignKey("access.Project", on_delete=models.PROTECT, related_name="+")
+    # The version whose tables the linked version carries over unchanged.
+    source_dataset = models.ForeignKey(
+        ProjectDataset, on_delete=models.PROTECT, related_name="linkages_based_on"
+    )
+    dataset = models.OneToOneField(
+        ProjectDataset, null=True, blank=True, on_delete=models.PROTECT, related_name="linkage"
+    )
+    status = models.CharField(
+        max_length=12, choices=LinkageStatus.choices, default=LinkageStatus.QUEUED, db_index=True
+    )
+    threshold = models.FloatField()
+    engine = models.CharField(max_length=20, default="duckdb")
+    # records, comparisons, linked, expected precision/recall, Splink version, parameters…
+    summary = models.JSONField(default=dict)
+    error = models.CharField(max_length=2000, blank=True)
+    cohort_bytes = models.PositiveBigIntegerField(default=0)
+    cohort_sha256 = models.CharField(max_length=64, blank=True)
+    cohort_records = models.PositiveIntegerField(default=0)
+    cohort_deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("appariement de cohorte")
+        verbose_name_plural = _("appariements de cohorte")
+
+    def __str__(self) -> str:
+        return f"linkage {self.pk} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in LINKAGE_TERMINAL

@@ -11,7 +11,7 @@ from typing import Any
 from hdh.access.models import Permit
 from hdh.core import permissions as declared
 from hdh.core.permissions import Permission
-from hdh.preparation.models import ExtractionPlan, PreparationRun, ProjectDataset
+from hdh.preparation.models import ExtractionPlan, LinkageRun, PreparationRun, ProjectDataset
 
 PREPARATION = frozenset({Permission.PREPARATION_VIEW, Permission.PREPARATION_RUN})
 
@@ -23,7 +23,7 @@ def permit_of(obj: Any) -> Permit | None:
         return obj.permit
     if isinstance(obj, PreparationRun):
         return obj.plan.permit
-    if isinstance(obj, ProjectDataset):
+    if isinstance(obj, ProjectDataset | LinkageRun):
         return obj.permit
     return None
 
@@ -38,5 +38,5 @@ def not_on_own_project(user: Any, perm: Permission, obj: Any) -> str | None:
 
 
 def register() -> None:
-    for model in (Permit, ExtractionPlan, PreparationRun, ProjectDataset):
+    for model in (Permit, ExtractionPlan, PreparationRun, ProjectDataset, LinkageRun):
         declared.register_object_rule(model, not_on_own_project)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from hdh.access.models import Permit
 from hdh.accounts.authorization import has_permission
+from hdh.core import lake
 from hdh.core.permissions import Permission
-from hdh.preparation.models import ExtractionPlan, PreparationRun, ProjectDataset
+from hdh.preparation.linkages import CHART_FILE
+from hdh.preparation.models import ExtractionPlan, LinkageRun, PreparationRun, ProjectDataset
 from hdh.preparation.policies import PREPARABLE_STATES
 
 
@@ -42,3 +45,28 @@ def permits_for(user: Any) -> list[PermitRow]:
             )
         )
     return rows
+
+
+# The chart is Splink's own spec (comparison levels and their weights, no data values);
+# a larger file is not what linkage writes and is not put in the page.
+MAX_CHART_BYTES = 512 * 1024
+
+
+def linkage_report(run: LinkageRun) -> dict[str, Any]:
+    """What the linkage page shows: parameters, counts, expected quality, the chart."""
+    summary = run.summary or {}
+    chart = None
+    if run.dataset is not None:
+        path = lake.root() / run.dataset.path / CHART_FILE
+        if path.is_file() and path.stat().st_size <= MAX_CHART_BYTES:
+            chart = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        "run": run,
+        "permit": run.permit,
+        "summary": summary,
+        "expected": summary.get("expected") or [],
+        "at_threshold": summary.get("expected_at_threshold"),
+        "m_u": summary.get("m_u") or [],
+        "parameters": summary.get("parameters") or {},
+        "chart": chart,
+    }

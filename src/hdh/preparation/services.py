@@ -34,8 +34,10 @@ from hdh.keys.store import default_store, fingerprint
 from hdh.preparation import objections, policies
 from hdh.preparation import plan as plans
 from hdh.preparation.models import (
+    LINKAGE_TERMINAL,
     TERMINAL,
     ExtractionPlan,
+    LinkageRun,
     PlanStatus,
     PreparationRun,
     ProjectDataset,
@@ -110,11 +112,14 @@ def rotate_project_key(*, project: Project, by: Any) -> list[PreparationRun]:
         runs = []
         for dataset in current:
             with service_writes():
+                # A linked version is prepared again from its extraction; its cohort
+                # links are not carried over (the cohort file is gone by design).
+                origin = dataset.preparation
                 runs.append(
                     PreparationRun.objects.create(
-                        plan=dataset.run.plan,
+                        plan=origin.plan,
                         project=project,
-                        engine=dataset.run.engine,
+                        engine=origin.engine,
                         key_version=key.version,
                         reason="rekey",
                         created_by=by,
@@ -243,6 +248,11 @@ def start_run(*, plan: ExtractionPlan, by: Any, engine: str = "duckdb") -> Prepa
         )
         if active.exists():
             raise InvalidState("a preparation of this project is already under way")
+        linking = LinkageRun.objects.filter(permit=plan.permit_id).exclude(
+            status__in=LINKAGE_TERMINAL
+        )
+        if linking.exists():
+            raise InvalidState("a cohort linkage of this project is under way")
         with service_writes():
             run = PreparationRun.objects.create(
                 plan=plan,
@@ -441,27 +451,13 @@ def publish(
         ],
         "plan": spec.to_json(),
     }
-    target = staging / MANIFEST
-    with files.atomic_path(target) as temporary:
-        temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    for entry in staging.iterdir():
-        files.fsync_file(entry)
-    files.fsync_dir(staging)
-    manifest_sha = files.sha256_of(target)
+    manifest_sha = seal(staging, manifest)
     with transaction.atomic():
         locked = PreparationRun.objects.select_for_update().get(pk=run.pk)
         if locked.is_terminal:
             shutil.rmtree(staging, ignore_errors=True)
             return locked
-        version = (
-            ProjectDataset.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-        ) + 1
-        folder = dataset_path(project, version)
-        if folder.exists():
-            # Left by a crash between the rename and the commit: never recorded, never visible.
-            shutil.rmtree(folder)
-        os.rename(staging, folder)
-        files.fsync_dir(folder.parent)
+        version, folder = install(project, staging)
         try:
             now = clock.now()
             with service_writes():
@@ -501,6 +497,32 @@ def publish(
     return locked
 
 
+def seal(staging: Path, manifest: dict[str, Any]) -> str:
+    """Write the manifest, fsync every file and the folder; the manifest's SHA-256."""
+    target = staging / MANIFEST
+    with files.atomic_path(target) as temporary:
+        temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    for entry in staging.iterdir():
+        files.fsync_file(entry)
+    files.fsync_dir(staging)
+    return files.sha256_of(target)
+
+
+def install(project: Project, staging: Path) -> tuple[int, Path]:
+    """Rename a sealed staging folder to the project's next version (inside the
+    transaction that records it; the caller removes the folder if that fails)."""
+    version = (
+        ProjectDataset.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    ) + 1
+    folder = dataset_path(project, version)
+    if folder.exists():
+        # Left by a crash between the rename and the commit: never recorded, never visible.
+        shutil.rmtree(folder)
+    os.rename(staging, folder)
+    files.fsync_dir(folder.parent)
+    return version, folder
+
+
 def verify_dataset(dataset: ProjectDataset) -> list[str]:
     """Problems found re-reading a dataset against its manifest (empty when intact)."""
     folder = lake.root() / dataset.path
@@ -508,6 +530,13 @@ def verify_dataset(dataset: ProjectDataset) -> list[str]:
     if files.sha256_of(folder / MANIFEST) != dataset.manifest_sha256:
         problems.append("manifest.json: checksum differs")
     for entry in dataset.manifest["tables"]:
+        path = folder / entry["path"]
+        if not path.exists():
+            problems.append(f"{entry['path']}: missing")
+        elif files.sha256_of(path) != entry["sha256"]:
+            problems.append(f"{entry['path']}: checksum differs")
+    # Documents beside the tables (a cohort linkage's quality report and chart).
+    for entry in dataset.manifest.get("files", []):
         path = folder / entry["path"]
         if not path.exists():
             problems.append(f"{entry['path']}: missing")

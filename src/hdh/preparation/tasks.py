@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django_tasks import task
 
-from hdh.preparation import services
-from hdh.preparation.models import PreparationRun
+from hdh.preparation import linkages, services
+from hdh.preparation.models import LinkageRun, PreparationRun
 
 
 @task()
@@ -20,3 +20,16 @@ def enqueue(run: PreparationRun) -> None:
     """Queue ``run`` once the current transaction commits."""
     run_id = run.pk
     transaction.on_commit(lambda: run_preparation.enqueue(run_id))
+
+
+@task()
+def run_linkage(run_id: int) -> str:
+    """Execute one cohort linkage run."""
+    run = linkages.execute_linkage(run_id)
+    return run.status if run is not None else "missing"
+
+
+def enqueue_linkage(run: LinkageRun) -> None:
+    """Queue ``run`` once the current transaction commits."""
+    run_id = run.pk
+    transaction.on_commit(lambda: run_linkage.enqueue(run_id))

@@ -16,4 +16,7 @@ urlpatterns = [
     path("executions/<int:pk>/progression", views.run_progress, name="progress"),
     path("executions/<int:pk>/annuler", views.cancel_run, name="cancel"),
     path("jeux/<int:pk>/", views.dataset_detail, name="dataset"),
+    path("autorisations/<int:pk>/appariements/", views.request_linkage, name="request_linkage"),
+    path("appariements/<int:pk>/", views.linkage_detail, name="linkage"),
+    path("appariements/<int:pk>/statut", views.linkage_status, name="linkage_status"),
 ]

@@ -18,15 +18,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
 from hdh.access.models import Permit
 from hdh.accounts.authorization import has_permission
 from hdh.core.errors import InvalidState, NotAllowed, ValidationFailed
 from hdh.core.permissions import Permission
-from hdh.preparation import queries, services, tasks
-from hdh.preparation.forms import PlanForm
-from hdh.preparation.models import ExtractionPlan, PreparationRun, ProjectDataset
+from hdh.preparation import linkages, queries, services, tasks, uploads
+from hdh.preparation.forms import LinkageForm, PlanForm
+from hdh.preparation.models import ExtractionPlan, LinkageRun, PreparationRun, ProjectDataset
 from hdh.preparation.plan import POTENTIAL_CATEGORIES, Plan
 
 MAX_ID = 2**62
@@ -75,20 +76,25 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "preparation/index.html", {"rows": queries.permits_for(request.user)})
 
 
+def _permit_context(permit: Permit, **extra: Any) -> dict[str, Any]:
+    return {
+        "permit": permit,
+        "plans": ExtractionPlan.objects.filter(permit=permit),
+        "runs": PreparationRun.objects.filter(plan__permit=permit)[:20],
+        "datasets": ProjectDataset.objects.filter(permit=permit),
+        "linkages": LinkageRun.objects.filter(permit=permit)[:20],
+        "linkage_source": linkages.current_dataset(permit),
+        "linkage_form": extra.pop("linkage_form", None) or LinkageForm(),
+        "linkage_max_mb": max(1, uploads.max_bytes() // (1024 * 1024)),
+        **extra,
+    }
+
+
 @require_safe
 @signed_in
 def permit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     permit = _get(Permit, pk, request, Permission.PREPARATION_VIEW)
-    return render(
-        request,
-        "preparation/permit.html",
-        {
-            "permit": permit,
-            "plans": ExtractionPlan.objects.filter(permit=permit),
-            "runs": PreparationRun.objects.filter(plan__permit=permit)[:20],
-            "datasets": ProjectDataset.objects.filter(permit=permit),
-        },
-    )
+    return render(request, "preparation/permit.html", _permit_context(permit))
 
 
 @require_POST
@@ -254,3 +260,88 @@ def dataset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "preparation/dataset.html",
         {"dataset": dataset, "problems": services.verify_dataset(dataset)},
     )
+
+
+# --- cohort linkage ----------------------------------------------------------------
+@csrf_exempt  # checked by _receive_cohort once the size cap is in place
+@require_POST
+@signed_in
+def request_linkage(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Upload a cohort file: permission first, then the body is read under a size cap."""
+    permit = _get(Permit, pk, request, Permission.PREPARATION_RUN)
+    limit = uploads.max_bytes()
+    if uploads.body_too_large(request, limit):
+        # Refused before the body is read: nothing changes, so no token to check.
+        return _linkage_refused(
+            request, permit, linkages.refuse_too_large(permit=permit, by=request.user), status=413
+        )
+    cap = uploads.SizeCap(request, limit=limit)
+    # Before anything reads request.POST: the CSRF check below included.
+    request.upload_handlers = [cap, *request.upload_handlers]
+    response: HttpResponseBase = _receive_cohort(request, permit, cap)
+    return response
+
+
+@csrf_protect
+def _receive_cohort(request: HttpRequest, permit: Permit, cap: uploads.SizeCap) -> HttpResponseBase:
+    form = LinkageForm(request.POST)
+    if cap.exceeded:
+        error = linkages.refuse_too_large(permit=permit, by=request.user)
+        return _linkage_refused(request, permit, error, form=form, status=413)
+    files = request.FILES.getlist("cohort")
+    if len(files) != 1:
+        error = ValidationFailed(_("Déposez un seul fichier de cohorte (CSV)."), ["cohort"])
+        return _linkage_refused(request, permit, error, form=form)
+    if not form.is_valid():
+        error = ValidationFailed(_("Paramètres d'appariement invalides."), [])
+        return _linkage_refused(request, permit, error, form=form)
+    upload = files[0]
+    try:
+        run = linkages.request_linkage(
+            permit=permit,
+            chunks=upload.chunks(),
+            name=str(upload.name or ""),
+            threshold=float(form.cleaned_data["threshold"]),
+            engine=str(form.cleaned_data["engine"]),
+            by=request.user,
+        )
+    except ValidationFailed as exc:
+        return _linkage_refused(request, permit, exc, form=form)
+    except InvalidState as exc:
+        messages.error(request, str(exc))
+        return redirect("preparation:permit", pk=permit.pk)
+    except NotAllowed:
+        raise PermissionDenied from None
+    finally:
+        upload.close()
+    tasks.enqueue_linkage(run)
+    messages.success(request, _("Fichier accepté : appariement lancé."))
+    return redirect("preparation:linkage", pk=run.pk)
+
+
+def _linkage_refused(
+    request: HttpRequest,
+    permit: Permit,
+    error: ValidationFailed,
+    *,
+    form: LinkageForm | None = None,
+    status: int = 400,
+) -> HttpResponse:
+    context = _permit_context(
+        permit, linkage_form=form, linkage_error=str(error), linkage_problems=error.problems
+    )
+    return render(request, "preparation/permit.html", context, status=status)
+
+
+@require_safe
+@signed_in
+def linkage_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get(LinkageRun, pk, request, Permission.PREPARATION_VIEW)
+    return render(request, "preparation/linkage.html", queries.linkage_report(run))
+
+
+@require_safe
+@signed_in
+def linkage_status(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get(LinkageRun, pk, request, Permission.PREPARATION_VIEW)
+    return render(request, "preparation/includes/linkage_status.html", {"run": run, "polled": True})

@@ -8,6 +8,7 @@ statistics — the SNDS has its own generator (:mod:`hdh.synth.snds`).
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -203,10 +204,29 @@ def _fitting(field: FieldShape, codes: Sequence[str]) -> list[str]:
     for code in codes:
         if limit and len(code) > limit:
             continue
-        if storage in {"integer", "year"} and not code.lstrip("-").isdigit():
+        if not _holds(storage, code):
             continue
         fitting.append(code)
     return fitting
+
+
+def _holds(storage: str, code: str) -> bool:
+    """Whether a code list value is a value of the column's type (lists mix in blanks
+    and placeholders such as "" or "00000000" for date columns)."""
+    try:
+        if storage in {"integer", "year"}:
+            return code.lstrip("-").isdigit()
+        if storage == "number":
+            float(code)
+        elif storage == "date":
+            dt.date.fromisoformat(code)
+        elif storage == "datetime":
+            dt.datetime.fromisoformat(code)
+        elif storage == "boolean":
+            return code.lower() in {"true", "false", "0", "1"}
+    except ValueError:
+        return False
+    return True
 
 
 def _values(

@@ -25,6 +25,7 @@ from hdh.keys.store import default_store
 from hdh.synth import identity, nir, snds_care
 from hdh.synth import snds_reference as ref
 from hdh.synth.arrow import TableWriters, take
+from hdh.synth.births import BirthRegister
 from hdh.synth.schema import FieldShape, TableShape, snds_shapes
 
 TABLES = ["IR_BEN_R", "ER_PRS_F", "ER_PHA_F", "ER_BIO_F", "T_MCOaaB", "T_MCOaaC", "KI_CCI_R"]
@@ -122,9 +123,10 @@ def generate(
         tables = TableWriters(folder, {name: shapes[name] for name in TABLES})
         identities = TableWriters(identity_folder, {IDENTITY.name: IDENTITY})
         try:
+            register = BirthRegister(list(ref.DEPARTMENTS), COUNTRIES_OF_BIRTH)
             for number, first in enumerate(range(0, spec.beneficiaries, spec.batch)):
                 size = min(spec.batch, spec.beneficiaries - first)
-                _batch(spec, number, first, size, tables, identities, level1_key)
+                _batch(spec, number, first, size, tables, identities, level1_key, register)
         finally:
             tables.close()
             identities.close()
@@ -140,6 +142,7 @@ def _batch(
     tables: TableWriters,
     identities: TableWriters,
     level1_key: bytes,
+    register: BirthRegister,
 ) -> None:
     rng = np.random.default_rng([spec.seed, number])
     index = np.arange(first, first + n, dtype=np.int64)
@@ -161,12 +164,15 @@ def _batch(
 
     # Identities come from their own stream, so the care data of a seed stays the same.
     identity_rng = np.random.default_rng([spec.seed, number, 1])
-    birth_nir = nir.build(
+    place, order = register.register(
         sex=sex,
         birth_year=birth_year,
         birth_month=birth_month,
-        place=_birth_places(identity_rng, department),
-        order=identity_rng.integers(1, 1000, size=n),
+        department=department,
+        born_abroad=identity_rng.random(n) < 0.07,
+    )
+    birth_nir = nir.build(
+        sex=sex, birth_year=birth_year, birth_month=birth_month, place=place, order=order
     )
     birth_date = _birth_dates(identity_rng, birth_year, birth_month)
     # Everyone is their own ouvreur de droit here: BEN_NIR_ANO equals BEN_NIR_PSA.
@@ -259,15 +265,3 @@ def _level1(nirs: np.ndarray, birth_dates: np.ndarray, sex: np.ndarray, key: byt
         ],
         dtype="U17",
     )
-
-
-def _birth_places(rng: np.random.Generator, department: np.ndarray) -> np.ndarray:
-    """Département + commune of birth: mostly where people live, some abroad."""
-    n = len(department)
-    # "075" -> "75" + commune; "02A" -> "2A" + commune; "971" -> "971" + 2 digits.
-    two = np.array([d[1:] if d[0] == "0" else d for d in department.tolist()], dtype="U3")
-    overseas = np.char.add(two, np.char.zfill(rng.integers(1, 35, size=n).astype("U2"), 2))
-    metropolitan = np.char.add(two, np.char.zfill(rng.integers(1, 400, size=n).astype("U3"), 3))
-    local = np.where(np.char.str_len(two) == 3, overseas, metropolitan)
-    abroad = np.array(COUNTRIES_OF_BIRTH)[rng.integers(0, len(COUNTRIES_OF_BIRTH), size=n)]
-    return np.where(rng.random(n) < 0.07, abroad, local).astype("U5")

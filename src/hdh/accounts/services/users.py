@@ -19,6 +19,7 @@ from hdh.core import clock
 from hdh.core.errors import InvalidState, ValidationFailed
 from hdh.core.governance import service_writes
 from hdh.core.permissions import ROLES, Permission, Role
+from hdh.core.redaction import looks_like_nir
 
 # Sessions kept in the database can be found and ended; other engines rely on
 # the ``is_active`` check Django makes on every request.
@@ -111,6 +112,12 @@ def create_user(
         is_demo=is_demo,
         date_joined=clock.now(),
     )
+    if looks_like_nir(user.username):
+        # A username is written as the actor of every audit event of the account.
+        raise ValidationFailed(
+            _("Compte invalide."),
+            [f"username: {_('Un identifiant ne peut pas ressembler à un NIR.')}"],
+        )
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as exc:

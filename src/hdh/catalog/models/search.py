@@ -70,6 +70,9 @@ class SearchPosting(models.Model):
         indexes = [
             models.Index(fields=["term", "document"], name="catalog_posting_term"),
             models.Index(fields=["term", "-impact", "document"], name="catalog_posting_impact"),
+            # "Does this document hold one of these terms?": the probe of a
+            # several-word search, one short range per document.
+            models.Index(fields=["document", "term"], name="catalog_posting_document"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from hdh.management import demo_preparation
+
 
 class Command(BaseCommand):
     help = "Set up demo data and run the web server and the worker together."
@@ -77,7 +79,7 @@ class Command(BaseCommand):
                 if exc.name == f"{config.name}.demo":
                     continue
                 raise
-            summary = module.load()
+            summary = module.load(**demo_preparation.HOOKS.get(config.name, {}))
             if summary:
                 self.stdout.write(f"  {config.verbose_name}: {summary}")
 

@@ -167,7 +167,9 @@ def link_cohort(
             "em_rules": [list(rule) for rule in model.TRAINING_RULES],
         },
         "m_u": m_u_table(settings_dict),
-        "expected": quality.expected(probabilities, float(pair_mass)),
+        "expected": quality.expected(
+            probabilities, float(pair_mass), sorted({*quality.THRESHOLDS, threshold})
+        ),
         "measured": (
             [m.as_dict() for m in quality.measure(links, truth)] if truth is not None else None
         ),
@@ -209,12 +211,12 @@ def splink_api(engine: Engine) -> Any:
         from splink import DuckDBAPI
 
         # The engine's connection, so Splink sees the tables registered on it.
-        return DuckDBAPI(connection=engine._connection)  # type: ignore[attr-defined]
+        return DuckDBAPI(connection=engine.native())
     if engine.name == "spark":
         from splink import SparkAPI
         from splink.backends.spark import similarity_jar_location
 
-        session = engine._spark  # type: ignore[attr-defined]
+        session = engine.native()
         # Splink's Jaro-Winkler and friends are Scala UDFs shipped in its wheel.
         engine.execute(f"ADD JAR {engine.dialect.path(Path(similarity_jar_location()))}")
         # Intermediate tables are cached in the session, not written beside the lake.
@@ -305,10 +307,7 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _drop(engine: Engine, cohort_table: str, identity_view: str) -> None:
     engine.execute(f"DROP VIEW IF EXISTS {identity_view}")
-    if engine.name == "duckdb":
-        engine._connection.unregister(cohort_table)  # type: ignore[attr-defined]
-    else:
-        engine.execute(f"DROP VIEW IF EXISTS {cohort_table}")
+    engine.unregister(cohort_table)
 
 
 def _splink_version() -> str:
