@@ -45,7 +45,8 @@ from hdh.airlock.states import (
     FileKind,
     State,
 )
-from hdh.core.errors import InvalidState, NotAllowed, ValidationFailed
+from hdh.core import actions
+from hdh.core.errors import InvalidState, ValidationFailed
 from hdh.core.permissions import Permission
 from hdh.workspace.models import Output, Workspace
 
@@ -109,34 +110,18 @@ def _file(seen: Seen, file_pk: int) -> RequestFile:
     return file
 
 
-def acting(view: View) -> View:
-    """Turn the services' typed errors into the request's page with the error shown."""
+def _error_page(
+    http: HttpRequest, pk: int, error: str, problems: list[str], status: int
+) -> HttpResponseBase:
+    return _detail(http, _see(http, pk), status=status, error=error, problems=problems)
 
-    @wraps(view)
-    def wrapper(http: HttpRequest, pk: int, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(http, pk, *args, **kwargs)
-        except NotAllowed as exc:
-            raise PermissionDenied from exc
-        except (InvalidState, ValidationFailed) as exc:
-            status = 409 if isinstance(exc, InvalidState) else 422
-            return _detail(
-                http,
-                _see(http, pk),
-                status=status,
-                error=str(exc),
-                problems=getattr(exc, "problems", []),
-            )
 
-    return wrapper
+# Turn the services' typed errors into the request's page with the error shown.
+acting = actions.acting(_error_page)
 
 
 def _invalid(form: Any) -> ValidationFailed:
-    problems = [
-        f"{form.fields[name].label if name in form.fields else name} : {' '.join(errors)}"
-        for name, errors in form.errors.items()
-    ]
-    return ValidationFailed(_("Saisie invalide."), problems)
+    return ValidationFailed(_("Saisie invalide."), actions.form_problems(form))
 
 
 def _done(http: HttpRequest, seen: Seen, text: str, anchor: str = "") -> HttpResponse:

@@ -32,7 +32,7 @@ from hdh.access.services.applications import LIVE_STATES
 from hdh.access.states import State
 from hdh.accounts.authorization import has_permission
 from hdh.accounts.models import User
-from hdh.core.errors import InvalidState, NotAllowed, ValidationFailed
+from hdh.core import actions
 from hdh.core.permissions import Permission, Role
 
 View = Callable[..., HttpResponseBase]
@@ -91,24 +91,15 @@ def signed_in(view: View) -> View:
     return wrapper
 
 
-def acting(view: View) -> View:
-    """Turn the services' typed errors into the file's page with the error shown."""
+def _error_page(
+    request: HttpRequest, pk: int, error: str, problems: list[str], status: int
+) -> HttpResponseBase:
+    application = application_for(request, pk, Permission.APPLICATION_VIEW)
+    return render_detail(request, application, status=status, error=error, problems=problems)
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, pk: int, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, pk, *args, **kwargs)
-        except NotAllowed as exc:
-            raise PermissionDenied from exc
-        except (InvalidState, ValidationFailed) as exc:
-            status = 409 if isinstance(exc, InvalidState) else 422
-            problems = getattr(exc, "problems", [])
-            application = application_for(request, pk, Permission.APPLICATION_VIEW)
-            return render_detail(
-                request, application, status=status, error=str(exc), problems=problems
-            )
 
-    return wrapper
+# Turn the services' typed errors into the file's page with the error shown.
+acting = actions.acting(_error_page)
 
 
 def done(request: HttpRequest, application: Application, text: str) -> HttpResponse:
@@ -117,10 +108,7 @@ def done(request: HttpRequest, application: Application, text: str) -> HttpRespo
 
 
 def invalid_form(request: HttpRequest, application: Application, form: Any) -> HttpResponse:
-    problems = [
-        f"{form.fields[name].label if name in form.fields else name} : {' '.join(errs)}"
-        for name, errs in form.errors.items()
-    ]
+    problems = actions.form_problems(form)
     return render_detail(
         request, application, status=422, error=_("Saisie invalide."), problems=problems
     )
