@@ -133,7 +133,10 @@ def postgres_available() -> bool:
 def pytest(label: str, env: dict[str, str], extra: list[str]) -> None:
     say(f"test suite on {label}")
     report = Path(tempfile.mkdtemp(prefix="hdh-junit-")) / "report.xml"
-    code = run(BIN / "pytest", f"--junitxml={report}", *extra, env=env, check=False)
+    # The slowest tests are listed at the end, to keep the suite's time in view.
+    code = run(
+        BIN / "pytest", f"--junitxml={report}", "--durations=15", *extra, env=env, check=False
+    )
     if code == 5:
         sys.exit(f"✗ no test ran on {label}")
     if code != 0:

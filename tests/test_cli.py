@@ -44,6 +44,9 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+# The commands run with ``embedded_env``: their own home and embedded SQLite database,
+# whatever DATABASE_URL this test run uses, so one pass of the suite is enough.
+@pytest.mark.database_independent
 def test_pass_through_lists_the_platform_commands(embedded_env: dict, tmp_path: Path) -> None:
     result = subprocess.run(
         HDH,
@@ -59,6 +62,7 @@ def test_pass_through_lists_the_platform_commands(embedded_env: dict, tmp_path: 
         assert command in result.stdout
 
 
+@pytest.mark.database_independent
 def test_unknown_command_is_a_clear_error(embedded_env: dict, tmp_path: Path) -> None:
     result = subprocess.run(
         [*HDH, "frobnicate"],
@@ -73,6 +77,7 @@ def test_unknown_command_is_a_clear_error(embedded_env: dict, tmp_path: Path) ->
     assert "Unknown command: 'frobnicate'" in result.stderr
 
 
+@pytest.mark.database_independent
 def test_serve_rejects_a_bad_port(embedded_env: dict, tmp_path: Path) -> None:
     result = subprocess.run(
         [*HDH, "serve", "--port", "70000"],
@@ -105,9 +110,13 @@ def test_worker_runs_enqueued_tasks() -> None:
 @pytest.fixture
 def demo(embedded_env: dict, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     port = free_port()
+    # What is checked here (the server, the worker, the printed logins) does not
+    # depend on the size of the synthetic SNDS; the default (100,000 people) would
+    # make most of this test's time.
+    env = {**embedded_env, "HDH_DEMO_BENEFICIARIES": "300"}
     process = subprocess.Popen(
         [*HDH, "demo", "--port", str(port)],
-        env=embedded_env,
+        env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -124,6 +133,7 @@ def demo(embedded_env: dict, tmp_path: Path) -> Iterator[tuple[str, subprocess.P
 
 
 @pytest.mark.slow
+@pytest.mark.database_independent
 def test_demo_serves_the_platform_and_runs_the_worker(
     demo: tuple[str, subprocess.Popen, Path],
 ) -> None:
@@ -153,6 +163,7 @@ def test_demo_serves_the_platform_and_runs_the_worker(
         assert username in output
 
 
+@pytest.mark.database_independent
 def test_every_periodic_task_is_a_real_task() -> None:
     from django.conf import settings
     from django.utils.module_loading import import_string

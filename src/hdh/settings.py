@@ -352,6 +352,7 @@ HDH_PERIODIC_TASKS = [
     "hdh.audit.tasks.seal_pending_days",
     "hdh.access.tasks.close_expired_permits",
     "hdh.workspace.tasks.maintain_workspaces",
+    "hdh.preparation.tasks.sweep_interrupted_runs",
 ]
 HDH_ACCESS_PROTOCOL_MAX_BYTES = env_int("HDH_ACCESS_PROTOCOL_MAX_BYTES", 20 * 1024 * 1024)
 

@@ -8,11 +8,9 @@ that binary is missing.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -38,7 +36,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database for the server alone: PostgreSQL when this test run uses it, else SQLite."""
+    """A database for a server alone: PostgreSQL when this test run uses it, else SQLite
+    (for the browser tests of other packages, which import this fixture)."""
     run_url = os.environ.get("DATABASE_URL", "")
     if live.is_postgres(run_url):
         with live.fresh_postgres_database(run_url) as url:
@@ -47,47 +46,19 @@ def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'hdh.sqlite3'}"
 
 
-@pytest.fixture(scope="session")
-def live_hdh(
-    tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str
-) -> Iterator[live.LiveServer]:
-    """``hdh serve`` on a migrated database holding a researcher who uses TOTP."""
-    home = tmp_path_factory.mktemp("e2e-home")
-    researcher = live.Account(
-        username="e2e-researcher",
-        email="e2e@example.org",
-        password=f"Essai-{secrets.token_urlsafe(18)}",
-        totp_secret=pyotp.random_base32(),
-    )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(
-        HDH_HOME=str(home),
-        DATABASE_URL=e2e_database_url,
-        E2E_PASSWORD=researcher.password,
-    )
+@pytest.fixture(scope="package")
+def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.DemoPlatform]:
+    """One demo platform (``hdh demo --no-serve``, then server and worker) for the
+    browser tests of this package. Setting up the demo is the slowest step of these
+    tests, so it is done once. Each test works on objects no other test changes
+    (its own jobs and outputs in the demo workspace, an airlock request it creates,
+    the demo's ready application for the preparation pages alone), files its own
+    (tests/e2e/test_citizens.py files an application to prepare) or only reads; the
+    order of the tests does not matter.
+    Package-scoped: the server and the worker stop once these tests are done."""
     try:
-        live.run_hdh(["migrate", "--noinput"], env)
-        live.run_hdh(
-            [
-                "createuser",
-                researcher.username,
-                "--email",
-                researcher.email,
-                "--role",
-                "researcher",
-                "--password-env",
-                "E2E_PASSWORD",
-                "--totp-secret",
-                researcher.totp_secret,
-            ],
-            env,
-        )
-        with live.serving(env, home / "server.log") as url:
-            yield live.LiveServer(url=url, researcher=researcher)
+        with live.demo_platform(tmp_path_factory.mktemp("shared-demo")) as (url, env, output):
+            yield live.DemoPlatform(url=url, env=env, output=output)
     except live.ServerError as exc:
         pytest.fail(str(exc), pytrace=False)
 

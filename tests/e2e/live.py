@@ -9,6 +9,7 @@ server, as ``hdh demo`` does for a person trying the platform.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -64,8 +65,23 @@ class LiveServer:
     researcher: Account
 
 
+@dataclass
+class DemoPlatform:
+    """A running demo (:func:`demo_platform`): its base URL, the environment of its
+    ``hdh`` commands and what ``hdh demo`` printed."""
+
+    url: str
+    env: dict[str, str]
+    output: str
+
+
+@functools.cache
 def demo_account(username: str) -> Account:
-    """A person ``hdh demo`` creates, with the password and TOTP secret it prints."""
+    """A person ``hdh demo`` creates, with the password and TOTP secret it prints.
+
+    One object per person for the whole run: the demo platform is shared by several
+    test modules, and a TOTP code the server accepted for a person is not accepted
+    again, whichever test signs that person in next."""
     # Imported here: this module is imported by conftest, before Django is set up.
     from hdh.accounts.demo import _PEOPLE, demo_totp_secret
 

@@ -3,49 +3,18 @@ builds on the public statistics page and on a lake variable profile, next to the
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e import live
-from tests.e2e.conftest import (  # noqa: F401  (fixtures and hook shared with tests/e2e)
-    browser,
-    e2e_database_url,
-    page,
-    pytest_runtest_setup,
-)
 
+# Only reads the demo's pages: it runs on the platform the browser tests share.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PREPARE = (
-    "from hdh.catalog import demo as catalog; catalog.load(); "
-    "from hdh.accounts.demo import create_demo_accounts; create_demo_accounts(); "
-    "from hdh.access import demo as access; access.load(); "
-    "from hdh.lake import demo as lake; lake.load()"
-)
 
-
-@pytest.fixture(scope="module")
-def charts_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    e2e_database_url: str,  # noqa: F811  (the shared fixture, requested by name)
-) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("e2e-charts")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(HDH_HOME=str(home), DATABASE_URL=e2e_database_url, HDH_DEMO_BENEFICIARIES="300")
-    try:
-        live.run_hdh(["migrate", "--noinput"], env)
-        live.run_hdh(["shell", "-c", PREPARE], env)
-        with live.serving(env, home / "server.log") as url:
-            yield url
-    except live.ServerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+@pytest.fixture
+def charts_server(shared_demo: live.DemoPlatform) -> str:
+    return shared_demo.url
 
 
 def _no_outside_requests(browser_page: Page, url: str) -> list[str]:
@@ -58,7 +27,7 @@ def _no_outside_requests(browser_page: Page, url: str) -> list[str]:
 
 
 def test_the_statistics_chart_is_drawn_offline(
-    page: Page,  # noqa: F811
+    page: Page,
     charts_server: str,
 ) -> None:
     outside = _no_outside_requests(page, charts_server)
@@ -73,7 +42,7 @@ def test_the_statistics_chart_is_drawn_offline(
 
 
 def test_the_lake_profile_chart_is_drawn(
-    page: Page,  # noqa: F811
+    page: Page,
     charts_server: str,
 ) -> None:
     outside = _no_outside_requests(page, charts_server)

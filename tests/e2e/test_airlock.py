@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,10 +57,9 @@ FIRST = (
 CORRECTED = "GROUPS = {'diabète (types 1 et 2)': (205, 64)}\nNOTE = ''\n" + JOB
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer]:
-    with live.demo_platform(tmp_path_factory.mktemp("airlock-e2e")) as (url, _env, _output):
-        yield live.LiveServer(url=url, researcher=live.demo_account(RESEARCHER))
+@pytest.fixture
+def demo_server(shared_demo: live.DemoPlatform) -> live.LiveServer:
+    return live.LiveServer(url=shared_demo.url, researcher=live.demo_account(RESEARCHER))
 
 
 def signed_in(

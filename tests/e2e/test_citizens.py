@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,18 @@ pytestmark = pytest.mark.e2e
 ENGINEER = "demo-data-engineer"
 IDENTITY = re.compile(r"identité synthétique : NIR (\d{15}), naissance (\S+), sexe (\d)")
 READY = re.compile(r"demande (\d+) prête à préparer")
+
+# The demo's ready study under another title (the preparation pages' test finds the
+# demo's application by its title).
+FILE = """
+import dataclasses
+from hdh.access.demo import file_and_authorise
+from hdh.catalog.models import Base
+from hdh.preparation.demo import STUDY
+study = dataclasses.replace(STUDY, title="Parcours de soins du diabète (opposition citoyenne)")
+application = file_and_authorise(study, Base.objects.get(slug="snds"))
+print("APPLICATION", application.pk)
+"""
 
 APPROVE = """
 from hdh.access.models import Permit
@@ -94,20 +105,24 @@ def checksums(output: str) -> dict[str, str]:
     return {row[0].strip(): row[3] for row in rows if len(row) == 4}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    # No worker: the datasets are prepared by the CLI below, alongside the server.
-    with live.demo_platform(
-        tmp_path_factory.mktemp("citizens-e2e"),
-        worker=False,
-        extra_env={"HDH_DEMO_BENEFICIARIES": "300"},
-    ) as (url, env, output):
-        identities = IDENTITY.findall(output)
-        ready = READY.search(output)
-        assert identities, output
-        assert ready, output
-        engineer = live.demo_account(ENGINEER)
-        yield Demo(live.LiveServer(url=url, researcher=engineer), env, ready.group(1), identities)
+@pytest.fixture
+def demo(shared_demo: live.DemoPlatform) -> Demo:
+    identities = IDENTITY.findall(shared_demo.output)
+    assert identities, shared_demo.output
+    assert READY.search(shared_demo.output), shared_demo.output
+    # The platform is shared with the preparation pages' test, which prepares the
+    # demo's ready application: this test files one of its own, authorised the same
+    # way, so that both find their application as the demo left it. The datasets
+    # are prepared by the CLI below, alongside the server.
+    filed = hdh(["shell", "-c", FILE], shared_demo.env)
+    application = filed.split("APPLICATION", 1)[1].strip()
+    engineer = live.demo_account(ENGINEER)
+    return Demo(
+        live.LiveServer(url=shared_demo.url, researcher=engineer),
+        shared_demo.env,
+        application,
+        identities,
+    )
 
 
 def object_in_browser(page: Page, url: str, nir: str, birth: str, sex: str) -> str:

@@ -3,8 +3,6 @@ and the objection form works with the keyboard alone, focus visible."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e import live
 
-pytestmark = pytest.mark.e2e
+# The pages and the keyboard path are the same whatever the database; the objection
+# they file is checked on both databases by tests/citizens and tests/e2e/test_citizens.py.
+pytestmark = [pytest.mark.e2e, pytest.mark.database_independent]
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PUBLIC_PAGES = [
@@ -31,22 +31,9 @@ PUBLIC_PAGES = [
 NIR, BIRTH, SEX = "187026331917980", "1987-02-28", "1"
 
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("citizens-a11y")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("HDH_", "DJANGO_", "DATABASE_URL"))
-    }
-    env.update(HDH_HOME=str(home), DATABASE_URL=f"sqlite:///{home / 'hdh.sqlite3'}")
-    try:
-        live.run_hdh(["migrate", "--noinput"], env)
-        live.run_hdh(["keys", "init"], env)
-        with live.serving(env, home / "server.log") as url:
-            yield url
-    except live.ServerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+@pytest.fixture
+def portal(shared_demo: live.DemoPlatform) -> str:
+    return shared_demo.url
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

@@ -8,13 +8,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.live import LiveServer, sign_in
+from tests.e2e.live import DemoPlatform, LiveServer, demo_account, sign_in
 
-pytestmark = pytest.mark.e2e
+# The sign-in pages and the language selector: the password and TOTP checks behind
+# them run on both databases in tests/accounts and tests/test_demo.py.
+pytestmark = [pytest.mark.e2e, pytest.mark.database_independent]
 
 
-def test_sign_in_with_totp_then_switch_to_english(page: Page, live_hdh: LiveServer) -> None:
-    sign_in(page, live_hdh, live_hdh.researcher)
+def test_sign_in_with_totp_then_switch_to_english(page: Page, shared_demo: DemoPlatform) -> None:
+    server = LiveServer(url=shared_demo.url, researcher=demo_account("demo-researcher"))
+    sign_in(page, server, server.researcher)
 
     html = page.locator("html")
     expect(html).to_have_attribute("lang", "fr")

@@ -3,8 +3,6 @@ the demo application's dataset from the pages and reads its manifest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -14,14 +12,11 @@ pytestmark = pytest.mark.e2e
 ENGINEER = "demo-data-engineer"
 
 
-@pytest.fixture(scope="module")
-def demo_server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[live.LiveServer, live.Account]]:
+@pytest.fixture
+def demo_server(shared_demo: live.DemoPlatform) -> tuple[live.LiveServer, live.Account]:
+    assert "identité synthétique : NIR" in shared_demo.output
     engineer = live.demo_account(ENGINEER)
-    with live.demo_platform(tmp_path_factory.mktemp("preparation-e2e")) as (url, _env, output):
-        assert "identité synthétique : NIR" in output
-        yield live.LiveServer(url=url, researcher=engineer), engineer
+    return live.LiveServer(url=shared_demo.url, researcher=engineer), engineer
 
 
 def test_the_data_engineer_prepares_the_demo_dataset(

@@ -5,7 +5,6 @@ both outputs previewed in the page. demo-researcher-2, not a member, sees nothin
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -41,10 +40,9 @@ print("table", table.stem, "lignes", len(frame))
 """
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer]:
-    with live.demo_platform(tmp_path_factory.mktemp("workspace-e2e")) as (url, _env, _output):
-        yield live.LiveServer(url=url, researcher=live.demo_account(MEMBER))
+@pytest.fixture
+def demo_server(shared_demo: live.DemoPlatform) -> live.LiveServer:
+    return live.LiveServer(url=shared_demo.url, researcher=live.demo_account(MEMBER))
 
 
 def _context(browser: Browser) -> BrowserContext:

@@ -6,6 +6,7 @@ with each other (and, for HMAC, with Python's ``hmac``).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import random
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from hdh.engines import Engine, Source, get_engine
-from hdh.engines.dialects import spark_datetime_pattern
+from hdh.engines.dialects import date_shape, spark_datetime_pattern
 from hdh.engines.types import Column
 from tests.engines.helpers import ENGINES, numbers
 
@@ -140,11 +141,6 @@ HOSTILE = [
 ]
 
 
-# Known gap, left visible: some date edge cases still differ between engines
-# (strict: the day they agree, this marker must go).
-DATE_EDGES = pytest.mark.xfail(reason="date cast edge cases differ", strict=True)
-
-
 @pytest.mark.parametrize(
     "column",
     [
@@ -152,8 +148,8 @@ DATE_EDGES = pytest.mark.xfail(reason="date cast edge cases differ", strict=True
         Column("c", "year"),
         Column("c", "number"),
         Column("c", "boolean"),
-        pytest.param(Column("c", "date"), marks=DATE_EDGES),
-        pytest.param(Column("c", "date", "%d%m%Y"), marks=DATE_EDGES),
+        Column("c", "date"),
+        Column("c", "date", "%d%m%Y"),
         Column("c", "date", "%Y-%m"),
         Column("c", "datetime"),
         Column("c", "yearmonth"),
@@ -167,6 +163,74 @@ def test_typed_reading_of_text_is_the_same_on_every_engine(engines: dict[str, En
         typed = engine.dialect.try_cast("v", column)
         results[name] = engine.fetch(f"SELECT i, {typed} FROM {texts(engine, HOSTILE)} ORDER BY i")
     assert_same(results)
+
+
+JAN_5 = dt.date(2020, 1, 5)
+# Only a value written exactly in an accepted format is a date (Dialect._try_cast_calendar).
+DATES_BY_DEFAULT = {
+    "2020-01-05": JAN_5,
+    "2020-1-5": JAN_5,
+    "05/01/2020": JAN_5,
+    "5/1/2020": JAN_5,
+    "05012020": JAN_5,
+    "20200105": JAN_5,
+    "20101010": dt.date(2010, 10, 10),  # %Y%m%d comes before %d%m%Y
+    "29/02/2020": dt.date(2020, 2, 29),
+}
+DATES_BY_PATTERN = {"05012020": JAN_5, "2020-01-05": JAN_5, "2020-1-5": JAN_5}
+NOT_DATES = [
+    " 2020-01-05 ",
+    "2020-01-05 ",
+    "2020-01-05\n",
+    "2020-01-05\t",
+    "2020-01-05 10:11:12",
+    "2020-01-05T10:11:12",
+    "05/01/2020 10:11:12",
+    "\uff12\uff10\uff12\uff10-01-05",
+    "\uff10\uff15\uff10\uff11\uff12\uff10\uff12\uff10",
+    "31/02/2020",
+    "29/02/2021",
+    "2020-13-01",
+    "2020-00-10",
+    "2020-01-32",
+    "32012020",
+    "5012020",
+    "050120201",
+    "2020",
+    "2020-01",
+    "202001",
+    "+2020-01-05",
+    "2020-01-05 BC",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"), [(None, DATES_BY_DEFAULT), ("%d%m%Y", DATES_BY_PATTERN)]
+)
+def test_a_date_is_exactly_an_accepted_format_on_every_engine(
+    engines: dict[str, Engine], pattern: str | None, expected: dict[str, dt.date]
+):
+    values = [*expected, *NOT_DATES]
+    column = Column("c", "date", pattern) if pattern else Column("c", "date")
+    wanted = [(i, expected.get(v)) for i, v in enumerate(values)]
+    for name, engine in engines.items():
+        typed = engine.dialect.try_cast("v", column)
+        rows = engine.fetch(f"SELECT i, {typed} FROM {texts(engine, values)} ORDER BY i")
+        assert rows == wanted, name
+
+
+@pytest.mark.parametrize(
+    ("strftime", "shape"),
+    [
+        ("%d/%m/%Y", "[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"),
+        ("%d%m%Y", "[0-9]{2}[0-9]{2}[0-9]{4}"),
+        ("%Y%m%d", "[0-9]{4}[0-9]{2}[0-9]{2}"),
+        ("%d%b%Y:%H.%M", "[0-9]{2}[A-Za-z]{3}[0-9]{4}:[0-9]{1,2}\\.[0-9]{1,2}"),
+    ],
+)
+def test_strftime_patterns_have_one_shape(strftime: str, shape: str):
+    assert date_shape(strftime) == shape
 
 
 def test_text_functions_agree(engines: dict[str, Engine]):
@@ -300,7 +364,7 @@ def test_spark_sessions_share_one_application_with_local_settings():
     [
         ("%d/%m/%Y", "d/M/yyyy"),
         ("%d%m%Y", "ddMMyyyy"),
-        ("%Y%m%d", "yyyyMMd"),
+        ("%Y%m%d", "yyyyMMdd"),
         ("%d%b%Y:%H:%M:%S", "ddMMMyyyy:H:m:s"),
         ("%Y-%m-%dT%H:%M:%S", "yyyy-M-d'T'H:m:s"),
         ("%Y-%m", "yyyy-M"),

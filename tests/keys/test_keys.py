@@ -220,3 +220,20 @@ def test_production_refuses_a_missing_or_unsafe_store(tmp_path: Path, settings):
     assert errors[0].id == "keys.E001"
     with pytest.raises(KeyStoreError, match="readable by others"):
         default_store()
+
+
+@pytest.mark.django_db
+def test_a_level1_rotation_is_refused_unless_forced(tmp_path: Path, settings, capsys):
+    from hdh.audit.models import AuditEvent
+
+    settings.HDH_KEY_STORE = tmp_path / "cmd-keys"
+    call_command("keys", "init")
+    with pytest.raises(CommandError, match="re-pseudonymised"):
+        call_command("keys", "rotate-master", "level1")
+    store = KeyStore(tmp_path / "cmd-keys")
+    assert store.current_version("level1") == 1
+    assert not AuditEvent.objects.filter(action="keys.master_rotated").exists()
+    call_command("keys", "rotate-master", "level1", "--force")
+    assert store.current_version("level1") == 2
+    event = AuditEvent.objects.get(action="keys.master_rotated")
+    assert event.details == {"master": "level1", "version": 2, "forced": True}

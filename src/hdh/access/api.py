@@ -7,11 +7,10 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.security import django_auth
 from pydantic import ConfigDict
 
 from hdh.access import directory, queries
-from hdh.access.models import Application
+from hdh.access.models import Application, DecisionOutcome, OpinionOutcome, PublicationKind
 from hdh.access.services import (
     applications,
     decisions,
@@ -20,15 +19,36 @@ from hdh.access.services import (
     publications,
     reviews,
 )
+from hdh.access.states import LegalRoute
 from hdh.accounts.authorization import has_permission
 from hdh.accounts.models import User
 from hdh.catalog.models import Base, Table
+from hdh.core.api import SIGNED_IN, links, omittable, refusals
 from hdh.core.errors import NotAllowed, ValidationFailed
 from hdh.core.permissions import Permission
 
 router = Router(tags=["access"])
 TEXT = 10000
 MAX_ID = 2**62
+# A required text holds more than blanks (the services strip it).
+NOT_BLANK = r"\S"
+# What a route on one application may refuse: no sign-in, not allowed, no such file, bad
+# input; a step of the workflow may also find the file in the wrong state.
+READ = refusals(401, 403, 404, 422)
+ACT = refusals(401, 403, 404, 409, 422)
+# The routes on one file, reached from a file the caller created or listed (OpenAPI links).
+_ON_FILE = (
+    "hdh_access_api_get_application",
+    "hdh_access_api_update_application",
+    "hdh_access_api_get_perimeter",
+    "hdh_access_api_add_perimeter",
+    "hdh_access_api_submit",
+    "hdh_access_api_resubmit",
+    "hdh_access_api_withdraw",
+    "hdh_access_api_list_messages",
+    "hdh_access_api_post_message",
+    "hdh_access_api_add_publication",
+)
 
 
 class ApplicationOut(Schema):
@@ -65,29 +85,30 @@ class ApplicationOut(Schema):
 class ApplicationIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(..., min_length=1, max_length=300)
-    legal_route: str = Field("standard", max_length=12)
+    title: str = Field(..., max_length=300, pattern=NOT_BLANK)
+    legal_route: LegalRoute = LegalRoute.STANDARD
 
 
 class ApplicationPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, min_length=1, max_length=300)
-    lay_summary: str | None = Field(None, max_length=TEXT)
-    technical_summary: str | None = Field(None, max_length=TEXT)
-    purpose: str | None = Field(None, max_length=TEXT)
-    public_interest: str | None = Field(None, max_length=TEXT)
-    controller_name: str | None = Field(None, max_length=300)
-    implementer_name: str | None = Field(None, max_length=300)
-    funding: str | None = Field(None, max_length=TEXT)
-    declarations_of_interest: str | None = Field(None, max_length=TEXT)
-    linkages: str | None = Field(None, max_length=TEXT)
-    expected_outputs: str | None = Field(None, max_length=TEXT)
+    # Left out, a field is unchanged; null empties a number or a date only.
+    title: str = omittable(max_length=300, pattern=NOT_BLANK)
+    lay_summary: str = omittable(max_length=TEXT)
+    technical_summary: str = omittable(max_length=TEXT)
+    purpose: str = omittable(max_length=TEXT)
+    public_interest: str = omittable(max_length=TEXT)
+    controller_name: str = omittable(max_length=300)
+    implementer_name: str = omittable(max_length=300)
+    funding: str = omittable(max_length=TEXT)
+    declarations_of_interest: str = omittable(max_length=TEXT)
+    linkages: str = omittable(max_length=TEXT)
+    expected_outputs: str = omittable(max_length=TEXT)
     duration_months: int | None = Field(None, ge=1, le=240)
-    processing_location: str | None = Field(None, max_length=300)
+    processing_location: str = omittable(max_length=300)
     period_start: dt.date | None = None
     period_end: dt.date | None = None
-    population_criteria: str | None = Field(None, max_length=TEXT)
+    population_criteria: str = omittable(max_length=TEXT)
 
 
 class PerimeterIn(Schema):
@@ -96,7 +117,7 @@ class PerimeterIn(Schema):
     base: str = Field(..., max_length=80)
     table: str | None = Field(None, max_length=128)
     variables: list[str] = Field(default_factory=list, max_length=500)
-    justification: str = Field(..., min_length=1, max_length=2000)
+    justification: str = Field(..., max_length=2000, pattern=NOT_BLANK)
 
 
 class PerimeterItemOut(Schema):
@@ -123,16 +144,16 @@ class AdmissibilityIn(Schema):
 class CommitteeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: str = Field(..., max_length=40)
-    rationale: str = Field(..., max_length=TEXT)
+    outcome: OpinionOutcome
+    rationale: str = Field(..., max_length=TEXT, pattern=NOT_BLANK)
     recommendations: str = Field("", max_length=TEXT)
 
 
 class DecisionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: str = Field(..., max_length=12)
-    rationale: str = Field(..., max_length=TEXT)
+    outcome: DecisionOutcome
+    rationale: str = Field(..., max_length=TEXT, pattern=NOT_BLANK)
     conditions: str = Field("", max_length=TEXT)
     end_date: dt.date | None = None
 
@@ -140,14 +161,14 @@ class DecisionIn(Schema):
 class MessageIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(..., max_length=5000)
+    body: str = Field(..., max_length=5000, pattern=NOT_BLANK)
 
 
 class PublicationIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(..., max_length=500)
-    kind: str = Field(..., max_length=16)
+    title: str = Field(..., max_length=500, pattern=NOT_BLANK)
+    kind: PublicationKind
     published_on: dt.date
     url: str = Field("", max_length=500)
     doi: str = Field("", max_length=200)
@@ -210,13 +231,23 @@ def _application(request: HttpRequest, pk: int, perm: Permission) -> Application
     return application
 
 
-@router.get("/applications", response=list[ApplicationOut], auth=django_auth)
+@router.get(
+    "/applications",
+    response={200: list[ApplicationOut], **refusals(401)},
+    auth=SIGNED_IN,
+    openapi_extra=links(200, "pk", "$response.body#/0/id", *_ON_FILE),
+)
 def list_applications(request: HttpRequest) -> Any:
     """The caller's own applications (as a team member)."""
     return queries.mine(_user(request))
 
 
-@router.post("/applications", response={201: ApplicationOut}, auth=django_auth)
+@router.post(
+    "/applications",
+    response={201: ApplicationOut, **refusals(401, 403, 422)},
+    auth=SIGNED_IN,
+    openapi_extra=links(201, "pk", "$response.body#/id", *_ON_FILE),
+)
 def create_application(request: HttpRequest, payload: ApplicationIn) -> Any:
     application = applications.create_application(
         by=_user(request), title=payload.title, legal_route=payload.legal_route
@@ -224,19 +255,23 @@ def create_application(request: HttpRequest, payload: ApplicationIn) -> Any:
     return Status(201, application)
 
 
-@router.get("/applications/{pk}", response=ApplicationOut, auth=django_auth)
+@router.get("/applications/{pk}", response={200: ApplicationOut, **READ}, auth=SIGNED_IN)
 def get_application(request: HttpRequest, pk: int) -> Any:
     return _application(request, pk, Permission.APPLICATION_VIEW)
 
 
-@router.patch("/applications/{pk}", response=ApplicationOut, auth=django_auth)
+@router.patch("/applications/{pk}", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def update_application(request: HttpRequest, pk: int, payload: ApplicationPatch) -> Any:
     application = _application(request, pk, Permission.APPLICATION_EDIT)
     values = payload.dict(exclude_unset=True)
     return applications.update_application(by=_user(request), application=application, **values)
 
 
-@router.get("/applications/{pk}/perimeter", response=list[PerimeterItemOut], auth=django_auth)
+@router.get(
+    "/applications/{pk}/perimeter",
+    response={200: list[PerimeterItemOut], **READ},
+    auth=SIGNED_IN,
+)
 def get_perimeter(request: HttpRequest, pk: int) -> Any:
     application = _application(request, pk, Permission.APPLICATION_VIEW)
     return [
@@ -251,7 +286,7 @@ def get_perimeter(request: HttpRequest, pk: int) -> Any:
     ]
 
 
-@router.post("/applications/{pk}/perimeter", response={201: dict[str, int]}, auth=django_auth)
+@router.post("/applications/{pk}/perimeter", response={201: dict[str, int], **ACT}, auth=SIGNED_IN)
 def add_perimeter(request: HttpRequest, pk: int, payload: PerimeterIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_EDIT)
     base = Base.objects.filter(slug=payload.base).first()
@@ -280,31 +315,33 @@ def add_perimeter(request: HttpRequest, pk: int, payload: PerimeterIn) -> Any:
     return Status(201, {"added": len(created)})
 
 
-@router.post("/applications/{pk}/submit", response=ApplicationOut, auth=django_auth)
+@router.post("/applications/{pk}/submit", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def submit(request: HttpRequest, pk: int) -> Any:
     application = _application(request, pk, Permission.APPLICATION_EDIT)
     return applications.submit(by=_user(request), application=application)
 
 
-@router.post("/applications/{pk}/resubmit", response=ApplicationOut, auth=django_auth)
+@router.post("/applications/{pk}/resubmit", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def resubmit(request: HttpRequest, pk: int, payload: NoteIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_EDIT)
     return applications.resubmit(by=_user(request), application=application, note=payload.text)
 
 
-@router.post("/applications/{pk}/withdraw", response=ApplicationOut, auth=django_auth)
+@router.post("/applications/{pk}/withdraw", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def withdraw(request: HttpRequest, pk: int, payload: NoteIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_EDIT)
     return applications.withdraw(by=_user(request), application=application, note=payload.text)
 
 
-@router.post("/applications/{pk}/take-up", response=ApplicationOut, auth=django_auth)
+@router.post("/applications/{pk}/take-up", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def take_up(request: HttpRequest, pk: int) -> Any:
     application = _application(request, pk, Permission.APPLICATION_ADMISSIBILITY)
     return reviews.take_up(by=_user(request), application=application)
 
 
-@router.post("/applications/{pk}/admissibility", response=ApplicationOut, auth=django_auth)
+@router.post(
+    "/applications/{pk}/admissibility", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN
+)
 def admissibility(request: HttpRequest, pk: int, payload: AdmissibilityIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_ADMISSIBILITY)
     by = _user(request)
@@ -315,7 +352,9 @@ def admissibility(request: HttpRequest, pk: int, payload: AdmissibilityIn) -> An
     return reviews.declare_inadmissible(by=by, application=application, rationale=payload.text)
 
 
-@router.post("/applications/{pk}/committee-opinion", response=ApplicationOut, auth=django_auth)
+@router.post(
+    "/applications/{pk}/committee-opinion", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN
+)
 def committee_opinion(request: HttpRequest, pk: int, payload: CommitteeIn) -> Any:
     # The file's chair or the guichet officer: the service checks which.
     application = _application(request, pk, Permission.APPLICATION_VIEW)
@@ -324,7 +363,7 @@ def committee_opinion(request: HttpRequest, pk: int, payload: CommitteeIn) -> An
     return application
 
 
-@router.post("/applications/{pk}/decision", response=ApplicationOut, auth=django_auth)
+@router.post("/applications/{pk}/decision", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def decide(request: HttpRequest, pk: int, payload: DecisionIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_DECIDE)
     decisions.decide(by=_user(request), application=application, **payload.dict())
@@ -332,26 +371,28 @@ def decide(request: HttpRequest, pk: int, payload: DecisionIn) -> Any:
     return application
 
 
-@router.post("/applications/{pk}/contract", response=ApplicationOut, auth=django_auth)
+@router.post("/applications/{pk}/contract", response={200: ApplicationOut, **ACT}, auth=SIGNED_IN)
 def contract(request: HttpRequest, pk: int) -> Any:
     application = _application(request, pk, Permission.APPLICATION_CONTRACT)
     return decisions.sign_contract(by=_user(request), application=application)
 
 
-@router.get("/applications/{pk}/messages", response=list[MessageOut], auth=django_auth)
+@router.get("/applications/{pk}/messages", response={200: list[MessageOut], **READ}, auth=SIGNED_IN)
 def list_messages(request: HttpRequest, pk: int) -> Any:
     application = _application(request, pk, Permission.APPLICATION_VIEW)
     return application.messages.select_related("author")
 
 
-@router.post("/applications/{pk}/messages", response={201: MessageOut}, auth=django_auth)
+@router.post("/applications/{pk}/messages", response={201: MessageOut, **ACT}, auth=SIGNED_IN)
 def post_message(request: HttpRequest, pk: int, payload: MessageIn) -> Any:
     application = _application(request, pk, Permission.APPLICATION_VIEW)
     message = messages.post_message(by=_user(request), application=application, body=payload.body)
     return Status(201, message)
 
 
-@router.post("/applications/{pk}/publications", response={201: PublicationOut}, auth=django_auth)
+@router.post(
+    "/applications/{pk}/publications", response={201: PublicationOut, **ACT}, auth=SIGNED_IN
+)
 def add_publication(request: HttpRequest, pk: int, payload: PublicationIn) -> Any:
     """A result or publication of the project, shown in the public directory."""
     application = _application(request, pk, Permission.APPLICATION_VIEW)
@@ -359,7 +400,7 @@ def add_publication(request: HttpRequest, pk: int, payload: PublicationIn) -> An
     return Status(201, found)
 
 
-@router.get("/directory", response=dict[str, Any])
+@router.get("/directory", response={200: dict[str, Any], **refusals(403, 422)})
 def public_directory(request: HttpRequest, params: Query[DirectoryParams]) -> Any:
     """The public project directory (open data); no sign-in needed."""
     if not has_permission(request.user, Permission.DIRECTORY_VIEW):
@@ -369,7 +410,7 @@ def public_directory(request: HttpRequest, params: Query[DirectoryParams]) -> An
     return {"count": found.count(), "projects": [directory.record(a) for a in page]}
 
 
-@router.get("/statistics", response=list[StageFiguresOut])
+@router.get("/statistics", response={200: list[StageFiguresOut], **refusals(403)})
 def statistics(request: HttpRequest) -> Any:
     """Median and 90th-percentile days per stage, and end to end."""
     if not has_permission(request.user, Permission.DIRECTORY_VIEW):

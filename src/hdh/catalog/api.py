@@ -8,7 +8,6 @@ from typing import Any
 from django.db.models import Count
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from ninja.security import django_auth
 from pydantic import ConfigDict
 
 from hdh.accounts.authorization import has_permission
@@ -16,11 +15,19 @@ from hdh.catalog import pages
 from hdh.catalog.models import Base, Table
 from hdh.catalog.search.query import search as run_search
 from hdh.catalog.services.bases import create_base, update_base
+from hdh.core.api import SIGNED_IN, links, omittable, refusals
 from hdh.core.errors import NotAllowed
 from hdh.core.permissions import Permission
 
 router = Router(tags=["catalog"])
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# The routes on one base, reached from a base listed or created (OpenAPI links).
+_ON_BASE = (
+    "hdh_catalog_api_get_base",
+    "hdh_catalog_api_update",
+    "hdh_catalog_api_list_tables",
+    "hdh_lake_api_list_versions",
+)
 
 
 class BaseSummary(Schema):
@@ -87,37 +94,38 @@ class BaseIn(BaseFields):
 class BasePatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, max_length=300)
-    acronym: str | None = Field(None, max_length=40)
-    doi: str | None = Field(None, max_length=200)
-    hdh_reference: str | None = Field(None, max_length=60)
-    homepage: str | None = Field(None, max_length=500)
-    description: str | None = Field(None, max_length=20000)
-    objective: str | None = Field(None, max_length=5000)
-    medical_domain: str | None = Field(None, max_length=30)
-    health_category: str | None = Field(None, max_length=4)
-    keywords: list[str] | None = Field(None, max_length=50)
-    coding_systems: list[str] | None = Field(None, max_length=50)
-    funding: str | None = Field(None, max_length=2000)
-    data_holder: str | None = Field(None, max_length=200)
-    scientific_contact_name: str | None = Field(None, max_length=200)
-    scientific_contact_email: str | None = Field(None, max_length=254)
-    contact_name: str | None = Field(None, max_length=200)
-    contact_email: str | None = Field(None, max_length=254)
-    access_rights: str | None = Field(None, max_length=12)
-    legal_basis: str | None = Field(None, max_length=2000)
-    retention_period: str | None = Field(None, max_length=200)
+    # Left out, a field is unchanged; null empties a number or a date only.
+    title: str = omittable(max_length=300)
+    acronym: str = omittable(max_length=40)
+    doi: str = omittable(max_length=200)
+    hdh_reference: str = omittable(max_length=60)
+    homepage: str = omittable(max_length=500)
+    description: str = omittable(max_length=20000)
+    objective: str = omittable(max_length=5000)
+    medical_domain: str = omittable(max_length=30)
+    health_category: str = omittable(max_length=4)
+    keywords: list[str] = omittable(max_length=50)
+    coding_systems: list[str] = omittable(max_length=50)
+    funding: str = omittable(max_length=2000)
+    data_holder: str = omittable(max_length=200)
+    scientific_contact_name: str = omittable(max_length=200)
+    scientific_contact_email: str = omittable(max_length=254)
+    contact_name: str = omittable(max_length=200)
+    contact_email: str = omittable(max_length=254)
+    access_rights: str = omittable(max_length=12)
+    legal_basis: str = omittable(max_length=2000)
+    retention_period: str = omittable(max_length=200)
     temporal_start: dt.date | None = None
     temporal_end: dt.date | None = None
-    spatial_coverage: str | None = Field(None, max_length=200)
-    population_coverage: str | None = Field(None, max_length=2000)
+    spatial_coverage: str = omittable(max_length=200)
+    population_coverage: str = omittable(max_length=2000)
     min_typical_age: int | None = Field(None, ge=0, le=130)
     max_typical_age: int | None = Field(None, ge=0, le=130)
     number_of_records: int | None = Field(None, ge=0, le=2**63 - 1)
     number_of_unique_individuals: int | None = Field(None, ge=0, le=2**63 - 1)
-    update_frequency: str | None = Field(None, max_length=10)
-    citation: str | None = Field(None, max_length=2000)
-    acknowledgement: str | None = Field(None, max_length=2000)
+    update_frequency: str = omittable(max_length=10)
+    citation: str = omittable(max_length=2000)
+    acknowledgement: str = omittable(max_length=2000)
 
 
 class BaseDetail(BaseFields):
@@ -237,17 +245,26 @@ def _base(slug: str) -> Base:
     return base
 
 
-@router.get("/bases", response=list[BaseSummary])
+@router.get(
+    "/bases",
+    response=list[BaseSummary],
+    openapi_extra=links(200, "slug", "$response.body#/0/slug", *_ON_BASE),
+)
 def list_bases(request: HttpRequest) -> Any:
     return Base.objects.all()
 
 
-@router.get("/bases/{slug}", response=BaseDetail)
+@router.get("/bases/{slug}", response={200: BaseDetail, **refusals(404)})
 def get_base(request: HttpRequest, slug: str) -> Any:
     return _base(slug)
 
 
-@router.post("/bases", response={201: BaseDetail}, auth=django_auth)
+@router.post(
+    "/bases",
+    response={201: BaseDetail, **refusals(401, 403, 422)},
+    auth=SIGNED_IN,
+    openapi_extra=links(201, "slug", "$response.body#/slug", *_ON_BASE),
+)
 def create(request: HttpRequest, payload: BaseIn) -> Any:
     if not has_permission(request.user, Permission.CATALOG_EDIT):
         raise NotAllowed("creating a base needs the catalog.edit permission")
@@ -258,7 +275,9 @@ def create(request: HttpRequest, payload: BaseIn) -> Any:
     return Status(201, base)
 
 
-@router.patch("/bases/{slug}", response=BaseDetail, auth=django_auth)
+@router.patch(
+    "/bases/{slug}", response={200: BaseDetail, **refusals(401, 403, 404, 422)}, auth=SIGNED_IN
+)
 def update(request: HttpRequest, slug: str, payload: BasePatch) -> Any:
     base = _base(slug)
     if not has_permission(request.user, Permission.CATALOG_EDIT, obj=base):
@@ -267,7 +286,7 @@ def update(request: HttpRequest, slug: str, payload: BasePatch) -> Any:
     return update_base(base=base, by=request.user, **values)
 
 
-@router.get("/bases/{slug}/tables", response=list[TableSummary])
+@router.get("/bases/{slug}/tables", response={200: list[TableSummary], **refusals(404)})
 def list_tables(request: HttpRequest, slug: str) -> Any:
     base = _base(slug)
     return Table.objects.filter(version_id=base.current_version_id).annotate(
@@ -275,7 +294,7 @@ def list_tables(request: HttpRequest, slug: str) -> Any:
     )
 
 
-@router.get("/bases/{slug}/tables/{table}", response=TableDetail)
+@router.get("/bases/{slug}/tables/{table}", response={200: TableDetail, **refusals(404)})
 def get_table(request: HttpRequest, slug: str, table: str) -> Any:
     page = pages.table_page(slug, table)
     return {
@@ -289,7 +308,7 @@ def get_table(request: HttpRequest, slug: str, table: str) -> Any:
     }
 
 
-@router.get("/bases/{slug}/code-lists/{name}", response=CodeListOut)
+@router.get("/bases/{slug}/code-lists/{name}", response={200: CodeListOut, **refusals(404, 422)})
 def get_code_list(request: HttpRequest, slug: str, name: str, q: str = "", page: int = 1) -> Any:
     found = pages.code_list_page(slug, name, query=q, page=max(1, min(page, 10**6)))
     return {
@@ -303,7 +322,7 @@ def get_code_list(request: HttpRequest, slug: str, name: str, q: str = "", page:
     }
 
 
-@router.get("/search", response=SearchOut)
+@router.get("/search", response={200: SearchOut, **refusals(422)})
 def search(request: HttpRequest, params: Query[SearchParams]) -> Any:
     filters = {
         "kind": params.kind,

@@ -63,10 +63,7 @@ class Dialect:
         """``expression`` (text) as ``column``'s storage type, or NULL where it does not parse."""
         storage = column.storage
         if storage in {"date", "datetime"}:
-            target = "DATE" if storage == "date" else "TIMESTAMP"
-            patterns = [column.pattern] if column.pattern else self.default_date_patterns(storage)
-            parsed = self.try_strptime(expression, patterns)
-            return f"COALESCE(TRY_CAST({expression} AS {target}), CAST({parsed} AS {target}))"
+            return self._try_cast_calendar(expression, column)
         if storage == "yearmonth":
             return (
                 f"CASE WHEN regexp_full_match({expression}, '[0-9]{{4}}-?[0-9]{{2}}') "
@@ -97,6 +94,47 @@ class Dialect:
                 f"TRY_CAST(replace({expression}, ',', '.') AS DOUBLE))"
             )
         return expression
+
+    def _try_cast_calendar(self, expression: str, column: Column) -> str:
+        """Text as a DATE or TIMESTAMP, by one rule on every engine.
+
+        A value is a date only if it is *exactly* written in one of the accepted
+        formats: ISO 8601 (``YYYY-MM-DD``, month and day of one or two digits,
+        as Python's ``strptime("%Y-%m-%d")``, Table Schema's reference, reads
+        them; for a datetime, an optional ``[ T]HH:MM[:SS[.fraction]]``), then
+        the column's pattern, or else the defaults (:meth:`default_date_patterns`),
+        first match wins. Digits are ASCII digits. Anything else is NULL: a
+        surrounding blank or a trailing newline (callers trim, as the lake
+        does), full-width digits, a time part on a date, a day or month out of
+        range ("31/02/2020"), a year or a month alone. Each format is first
+        matched as a shape (:func:`date_shape`) and only then parsed by the
+        engine, because engines are lenient in different ways (DuckDB's cast
+        drops a time part and trailing whitespace, Spark's takes "2020" as a
+        date, Java reads any Unicode digit); the engine's parser then checks the
+        calendar. A field written next to another field (``%d%m%Y``) has its
+        full width (two digits for a day), so a value splits one way only.
+        """
+        date = column.storage == "date"
+        target = "DATE" if date else "TIMESTAMP"
+        iso = _ISO_DATE if date else _ISO_TIMESTAMP
+        patterns = (
+            [column.pattern] if column.pattern else self.default_date_patterns(column.storage)
+        )
+        parts = [
+            f"CASE WHEN {self.full_match(expression, iso)} "
+            f"THEN TRY_CAST({expression} AS {target}) END"
+        ]
+        for pattern in patterns:
+            parsed = self.try_strptime(expression, [pattern])
+            parts.append(
+                f"CASE WHEN {self.full_match(expression, date_shape(pattern))} "
+                f"THEN CAST({parsed} AS {target}) END"
+            )
+        return f"COALESCE({', '.join(parts)})"
+
+    def full_match(self, expression: str, regex: str) -> str:
+        """TRUE when the whole of ``expression`` matches ``regex`` (RE2 and Java syntax)."""
+        return f"regexp_full_match({expression}, {self.literal(regex)})"
 
     def default_date_patterns(self, storage: str) -> list[str]:
         if storage == "date":
@@ -197,8 +235,8 @@ class DuckDBDialect(Dialect):
         return f"CAST(date_trunc('{unit}', {expression}) AS {kind})"
 
 
-# strftime directive -> Spark datetime pattern letter (doubled when another field follows
-# directly, because Spark, like Java, reads a single letter as "one or more digits").
+# strftime directive -> Spark datetime pattern letter (doubled when next to another field,
+# because Spark, like Java, reads a single letter as "one or more digits").
 _SPARK_FIELDS = {
     "Y": "yyyy",
     "y": "yy",
@@ -214,18 +252,35 @@ _SPARK_FIELDS = {
     "B": "MMMM",
     "p": "a",
 }
-# DuckDB's date cast ignores surrounding spaces.
-_ISO_DATE = "^\\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}\\s*\\z"
+# strftime directive -> the text it reads, alone and next to another field (full width).
+_SHAPES = {
+    "Y": ("[0-9]{4}", "[0-9]{4}"),
+    "y": ("[0-9]{2}", "[0-9]{2}"),
+    "m": ("[0-9]{1,2}", "[0-9]{2}"),
+    "d": ("[0-9]{1,2}", "[0-9]{2}"),
+    "H": ("[0-9]{1,2}", "[0-9]{2}"),
+    "I": ("[0-9]{1,2}", "[0-9]{2}"),
+    "M": ("[0-9]{1,2}", "[0-9]{2}"),
+    "S": ("[0-9]{1,2}", "[0-9]{2}"),
+    "f": ("[0-9]{6}", "[0-9]{6}"),
+    "j": ("[0-9]{1,3}", "[0-9]{3}"),
+    "b": ("[A-Za-z]{3}", "[A-Za-z]{3}"),
+    "B": ("[A-Za-z]{3,9}", "[A-Za-z]{3,9}"),
+    "p": ("[AaPp][Mm]", "[AaPp][Mm]"),
+}
+# Whole-value shapes (no anchors: Dialect.full_match anchors them).
+_ISO_DATE = "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+_ISO_TIMESTAMP = (
+    "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"
+)
+_REGEX_SPECIAL = frozenset(".^$*+?()[]{}|\\")
 # Java reads any Unicode digit (full-width ones too) as a digit; DuckDB only ASCII ones.
 _ASCII_INTEGER = "^\\s*[+-]?[0-9]+\\s*\\z"
-_ISO_TIMESTAMP = (
-    "^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?\\z"
-)
 
 
-def spark_datetime_pattern(pattern: str) -> str:
-    """A strftime pattern (``%d/%m/%Y``) as a Spark datetime pattern (``d/M/yyyy``)."""
-    tokens: list[tuple[bool, str]] = []  # (is a field, text)
+def _pattern_tokens(pattern: str) -> list[tuple[bool, str, bool]]:
+    """A strftime pattern as (is a field, directive or literal text, next to a field)."""
+    tokens: list[tuple[bool, str]] = []
     index = 0
     while index < len(pattern):
         char = pattern[index]
@@ -235,24 +290,50 @@ def spark_datetime_pattern(pattern: str) -> str:
             if directive == "%":
                 tokens.append((False, "%"))
             elif directive in _SPARK_FIELDS:
-                tokens.append((True, _SPARK_FIELDS[directive]))
+                tokens.append((True, directive))
             else:
                 raise ValueError(f"unsupported date directive %{directive}")
         else:
             tokens.append((False, char))
             index += 1
     out = []
-    literal = ""
     for position, (is_field, text) in enumerate(tokens):
+        before = position > 0 and tokens[position - 1][0]
+        after = position + 1 < len(tokens) and tokens[position + 1][0]
+        out.append((is_field, text, is_field and (before or after)))
+    return out
+
+
+def date_shape(pattern: str) -> str:
+    """The text a strftime ``pattern`` accepts, as a regular expression (ASCII digits only).
+
+    ``%d%m%Y`` is ``[0-9]{2}[0-9]{2}[0-9]{4}``: a field next to another field has
+    its full width, so both engines split the value the same way.
+    """
+    parts = []
+    for is_field, text, adjacent in _pattern_tokens(pattern):
+        if is_field:
+            alone, full = _SHAPES[text]
+            parts.append(full if adjacent else alone)
+        else:
+            parts.append("\\" + text if text in _REGEX_SPECIAL else text)
+    return "".join(parts)
+
+
+def spark_datetime_pattern(pattern: str) -> str:
+    """A strftime pattern (``%d/%m/%Y``) as a Spark datetime pattern (``d/M/yyyy``)."""
+    out = []
+    literal = ""
+    for is_field, text, adjacent in _pattern_tokens(pattern):
         if not is_field:
             literal += text
             continue
         out.append(_spark_literal_text(literal))
         literal = ""
-        followed_by_field = position + 1 < len(tokens) and tokens[position + 1][0]
-        if followed_by_field and len(text) == 1:
-            text = text * (3 if text == "D" else 2)
-        out.append(text)
+        letters = _SPARK_FIELDS[text]
+        if adjacent and len(letters) == 1:
+            letters = letters * (3 if letters == "D" else 2)
+        out.append(letters)
     out.append(_spark_literal_text(literal))
     return "".join(out)
 
@@ -342,16 +423,6 @@ class SparkDialect(Dialect):
 
     def try_cast(self, expression: str, column: Column) -> str:
         storage = column.storage
-        if storage in {"date", "datetime"}:
-            # Spark's own cast also takes "2020" or "2020-01" as a date; DuckDB's does not.
-            target = "DATE" if storage == "date" else "TIMESTAMP"
-            iso = self.literal(_ISO_DATE if storage == "date" else _ISO_TIMESTAMP)
-            patterns = [column.pattern] if column.pattern else self.default_date_patterns(storage)
-            parsed = self.try_strptime(expression, patterns)
-            return (
-                f"COALESCE(CASE WHEN {expression} RLIKE {iso} "
-                f"THEN TRY_CAST({expression} AS {target}) END, CAST({parsed} AS {target}))"
-            )
         if storage in {"integer", "year"}:
             # As the shared rule, but round() keeps a DOUBLE where Spark's floor() would
             # overflow a BIGINT on huge values.
@@ -367,6 +438,11 @@ class SparkDialect(Dialect):
             pattern = self.literal("^[0-9]{4}-?[0-9]{2}\\z")
             return f"CASE WHEN {expression} RLIKE {pattern} THEN replace({expression}, '-', '') END"
         return super().try_cast(expression, column)
+
+    def full_match(self, expression: str, regex: str) -> str:
+        # Java's "$" would also match before a final newline; "\\z" is the very end.
+        anchored = "^(?:" + regex + ")\\z"
+        return f"({expression} RLIKE {self.literal(anchored)})"
 
     def try_strptime(self, expression: str, patterns: Sequence[str]) -> str:
         parsed = [

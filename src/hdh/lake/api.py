@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
-from ninja import File, Router, Schema, Status, UploadedFile
-from ninja.security import django_auth
+from ninja import Router, Schema, Status, UploadedFile
+from ninja.params import functions
 
 from hdh.accounts.authorization import has_permission
 from hdh.catalog.models import Base, Table
 from hdh.core import lake
+from hdh.core.api import SIGNED_IN, ErrorOut, links, refusals
 from hdh.core.errors import NotAllowed
 from hdh.core.permissions import Permission
 from hdh.lake import policies, queries, storage, uploads
@@ -105,7 +106,11 @@ def _deposit_out(deposit: Deposit) -> dict[str, Any]:
     }
 
 
-@router.get("/bases/{slug}/versions", response=list[VersionOut], auth=django_auth)
+@router.get(
+    "/bases/{slug}/versions",
+    response={200: list[VersionOut], **refusals(401, 403, 404)},
+    auth=SIGNED_IN,
+)
 def list_versions(request: HttpRequest, slug: str) -> Any:
     """The base's dataset versions, newest first per table: metadata only."""
     base = _base(slug)
@@ -116,8 +121,8 @@ def list_versions(request: HttpRequest, slug: str) -> Any:
 
 @router.get(
     "/bases/{slug}/tables/{table}/versions/{number}/manifest",
-    response=ManifestOut,
-    auth=django_auth,
+    response={200: ManifestOut, **refusals(401, 403, 404, 422)},
+    auth=SIGNED_IN,
 )
 def get_manifest(request: HttpRequest, slug: str, table: str, number: int) -> Any:
     """A version's manifest: files, sizes, checksums, schema and deposited sources."""
@@ -142,7 +147,9 @@ def get_manifest(request: HttpRequest, slug: str, table: str, number: int) -> An
     }
 
 
-@router.get("/deposits/{reference}", response=DepositOut, auth=django_auth)
+@router.get(
+    "/deposits/{reference}", response={200: DepositOut, **refusals(401, 403, 404)}, auth=SIGNED_IN
+)
 def get_deposit(request: HttpRequest, reference: str) -> Any:
     """A deposit's validation report: for its depositor and the holder's producers."""
     deposit = (
@@ -158,7 +165,9 @@ def get_deposit(request: HttpRequest, reference: str) -> Any:
     return _deposit_out(deposit)
 
 
-@router.get("/profiles/{slug}/{table}/{variable}", response=dict[str, Any])
+@router.get(
+    "/profiles/{slug}/{table}/{variable}", response={200: dict[str, Any], **refusals(403, 404)}
+)
 def get_profile(request: HttpRequest, slug: str, table: str, variable: str) -> Any:
     """The published profile of a variable in its table's current version."""
     # The same rule as the profile page and the catalog's variable page: public.
@@ -176,10 +185,21 @@ def get_profile(request: HttpRequest, slug: str, table: str, variable: str) -> A
 
 @router.post(
     "/bases/{slug}/tables/{table}/deposits",
-    response={201: DepositOut, 422: DepositOut},
-    auth=django_auth,
+    # A rejected deposit is a 422 with its report; a request the route cannot read, a 422
+    # naming what is wrong with it.
+    response={201: DepositOut, **refusals(401, 403, 404), 422: DepositOut | ErrorOut},
+    auth=SIGNED_IN,
+    openapi_extra=links(
+        (201, 422), "reference", "$response.body#/reference", "hdh_lake_api_get_deposit"
+    ),
 )
-def deposit(request: HttpRequest, slug: str, table: str, files: File[list[UploadedFile]]) -> Any:
+def deposit(
+    request: HttpRequest,
+    slug: str,
+    table: str,
+    # At least one file: an empty list is no multipart field at all.
+    files: Annotated[list[UploadedFile], functions.File(min_length=1)],
+) -> Any:
     """Deposit a table's files: 201 with the report when accepted, 422 when rejected."""
     base = _base(slug)
     if not has_permission(request.user, Permission.LAKE_DEPOSIT, obj=base):

@@ -564,6 +564,8 @@ def _delete_cohort(run: LinkageRun) -> None:
         problem = type(exc).__name__
     with transaction.atomic():
         locked = LinkageRun.objects.select_for_update().get(pk=run.pk)
+        if locked.cohort_deleted_at is not None and not existed:
+            return  # deleted and recorded already (by the run's worker or a sweep)
         if not problem:
             with service_writes():
                 locked.cohort_deleted_at = locked.cohort_deleted_at or clock.now()
@@ -578,3 +580,51 @@ def _delete_cohort(run: LinkageRun) -> None:
                 **({"error": problem} if problem else {}),
             },
         )
+
+
+# --- sweep -----------------------------------------------------------------------
+def recover_interrupted_linkages(*, now: dt.datetime | None = None) -> int:
+    """Fail every running linkage whose worker stopped beating, and delete its cohort.
+
+    Like an interrupted preparation run or workspace job, the run fails (the
+    engineer deposits the cohort again to retry). Its staging and work folders
+    go; the cohort file is deleted and the deletion audited, once: a run whose
+    deletion failed earlier is retried here once it has been over for the
+    takeover interval (so a worker still finishing it is not raced).
+    """
+    now = now or clock.now()
+    count = 0
+    running = LinkageRun.objects.filter(status=LinkageStatus.RUNNING)
+    for run_id in running.values_list("pk", flat=True):
+        with transaction.atomic():
+            run = LinkageRun.objects.select_for_update().get(pk=run_id)
+            beat = run.heartbeat_at or run.started_at
+            if run.status != LinkageStatus.RUNNING or (
+                beat is not None and now - beat < STALE_AFTER
+            ):
+                continue
+            shutil.rmtree(staging_path(run), ignore_errors=True)
+            shutil.rmtree(
+                Path(settings.HDH_HOME) / "tmp" / f"linkage-run{run.pk}", ignore_errors=True
+            )
+            services.remove_unrecorded_versions(
+                run.project,
+                belongs=lambda m, pk=run.pk: (m.get("linkage") or {}).get("run") == pk,
+            )
+            _fail(
+                run.pk,
+                f"{LinkageFailed.__name__}: "
+                + _("Interrompu : le service d'exécution s'est arrêté pendant l'appariement."),
+            )
+        # After the failure commits, as when a run ends.
+        _delete_cohort(run)
+        count += 1
+    over = LinkageRun.objects.filter(
+        status__in=LINKAGE_TERMINAL,
+        cohort_deleted_at__isnull=True,
+        finished_at__lte=now - STALE_AFTER,
+    )
+    for run in over:
+        if cohort_path(run).exists():
+            _delete_cohort(run)
+    return count

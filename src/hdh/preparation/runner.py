@@ -51,6 +51,24 @@ class Written:
 class Outcome:
     tables: list[Written]
     persons: int
+    # Cohort links carried over to the new key (counts), when the run re-keys them.
+    links: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class CarriedLinks:
+    """Cohort links of the version a re-keying run replaces.
+
+    ``path`` holds ``record_id``, ``person_column`` (the level-2 pseudonym under
+    ``key``, the old project key), ``match_probability`` and ``linked``; the run
+    writes them again as ``file_name`` with the new key's pseudonyms.
+    """
+
+    path: Path
+    key: bytes
+    table: str
+    file_name: str
+    person_column: str
 
 
 def _population_person(columns: list[str]) -> str | None:
@@ -71,6 +89,7 @@ class Runner:
         staging: Path,
         progress: Callable[[dict[str, Any]], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        links: CarriedLinks | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = engine.dialect
@@ -82,6 +101,7 @@ class Runner:
         self.work = staging / "_work"
         self.progress = progress or (lambda _: None)
         self.should_stop = should_stop or (lambda: False)
+        self.links = links
 
     # --- relations ---------------------------------------------------------------
     def _relation(self, source: Source | TablePlan) -> str:
@@ -308,5 +328,79 @@ class Runner:
             )
             if index == 0 and os.environ.get(PAUSE_ENV):
                 time.sleep(float(os.environ[PAUSE_ENV]))
+        carried = None
+        if self.links is not None:
+            links, carried = rekey_links(
+                self.engine,
+                self.links,
+                mapping=self._mapping,
+                objectors=OBJECTORS,
+                work=self.work,
+                out=self.staging / self.links.file_name,
+            )
+            written.append(links)
         shutil.rmtree(self.work)
-        return Outcome(tables=written, persons=persons)
+        return Outcome(tables=written, persons=persons, links=carried)
+
+
+def rekey_links(
+    engine: Engine,
+    links: CarriedLinks,
+    *,
+    mapping: str,
+    objectors: str,
+    work: Path,
+    out: Path,
+) -> tuple[Written, dict[str, int]]:
+    """The cohort links again, each old pseudonym replaced by the same person's new one.
+
+    Old to new goes through the level-1 pseudonyms of this extraction
+    (``mapping``, a relation ``p1, p2`` under the new key): ``HMAC(old key,
+    P1) -> HMAC(new key, P1)``, never through an identity. A link whose
+    person this extraction does not hold (an objector by now, or outside the
+    population) is withdrawn as the linkage withdraws one: no pseudonym, no
+    probability, not linked.
+    """
+    q = engine.quote
+    person = q(links.person_column)
+    rekey = work / "rekey.parquet"
+    old = engine.dialect.hmac_sha256_hex(links.key, "m.p1")
+    engine.write_parquet(f"SELECT {old} AS old, m.p2 AS new FROM {mapping} m", rekey)
+    mapped = engine.dialect.read_parquet([rekey])
+    source = engine.dialect.read_parquet([links.path])
+    objected = engine.dialect.hmac_sha256_hex(links.key, "o.p1")
+    kept = "(l.linked AND r.new IS NOT NULL)"
+    counts = engine.fetch(
+        "SELECT count(*), "
+        "sum(CASE WHEN l.linked THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {kept} THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN l.linked AND r.new IS NULL AND ob.old IS NOT NULL THEN 1 ELSE 0 END) "
+        f"FROM {source} l LEFT JOIN {mapped} r ON r.old = l.{person} "
+        f"LEFT JOIN (SELECT {objected} AS old FROM {objectors} o) ob ON ob.old = l.{person}"
+    )[0]
+    records, before, carried, objecting = (int(value or 0) for value in counts)
+    result = engine.write_parquet(
+        f"SELECT CAST(l.record_id AS VARCHAR) AS record_id, "
+        f"CASE WHEN {kept} THEN r.new END AS {person}, "
+        f"CASE WHEN l.linked AND r.new IS NULL THEN NULL "
+        f"ELSE l.match_probability END AS match_probability, "
+        f"coalesce({kept}, FALSE) AS linked "
+        f"FROM {source} l LEFT JOIN {mapped} r ON r.old = l.{person} "
+        "ORDER BY record_id",
+        out,
+    )
+    written = Written(
+        table=links.table,
+        file=result.path.name,
+        rows=result.rows,
+        bytes=result.bytes,
+        sha256=result.sha256,
+        columns=["record_id", links.person_column, "match_probability", "linked"],
+    )
+    return written, {
+        "records": records,
+        "linked_before": before,
+        "linked": carried,
+        "withdrawn_for_objection": objecting,
+        "withdrawn_not_extracted": before - carried - objecting,
+    }

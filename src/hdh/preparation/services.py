@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from hdh.access import workflow
 from hdh.access.models import Permit, Project
@@ -44,7 +45,7 @@ from hdh.preparation.models import (
     ProjectKey,
     RunStatus,
 )
-from hdh.preparation.runner import Cancelled, Outcome, Runner
+from hdh.preparation.runner import Cancelled, CarriedLinks, Outcome, Runner
 
 logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -98,7 +99,9 @@ def rotate_project_key(*, project: Project, by: Any) -> list[PreparationRun]:
     """A new key version; every current dataset of the project is prepared again under it.
 
     Returns the runs to execute (enqueued when a worker is used). All of a
-    project's datasets move to the new key together, so they still join.
+    project's datasets move to the new key together, so they still join. A
+    current version holding cohort links has them carried over by its run,
+    person by person (see :func:`_links_to_rekey`).
     """
     permit = Permit.objects.filter(project=project).order_by("-issued_at").first()
     require_permission(by, Permission.PREPARATION_RUN, permit)
@@ -112,8 +115,9 @@ def rotate_project_key(*, project: Project, by: Any) -> list[PreparationRun]:
         runs = []
         for dataset in current:
             with service_writes():
-                # A linked version is prepared again from its extraction; its cohort
-                # links are not carried over (the cohort file is gone by design).
+                # A linked version is prepared again from its extraction; the run
+                # carries its cohort links over to the new key (the cohort file is
+                # gone by design, so they could not be linked again).
                 origin = dataset.preparation
                 runs.append(
                     PreparationRun.objects.create(
@@ -132,6 +136,7 @@ def rotate_project_key(*, project: Project, by: Any) -> list[PreparationRun]:
             details={
                 "version": key.version,
                 "runs": [run.pk for run in runs],
+                "cohort_links": sum(1 for d in current if _links_entry(d) is not None),
             },
         )
     return runs
@@ -355,6 +360,7 @@ def execute_run(run_id: int, *, takeover: bool = False) -> PreparationRun | None
             settings, "HDH_PREPARATION_MEMORY_LIMIT", ENGINE_MEMORY_LIMIT
         )
     try:
+        carry = _links_to_rekey(run)
         with get_engine(run.engine, **options) as engine:
             runner = Runner(
                 engine,
@@ -364,6 +370,7 @@ def execute_run(run_id: int, *, takeover: bool = False) -> PreparationRun | None
                 staging=staging,
                 progress=lambda p: _progress(run.pk, p),
                 should_stop=lambda: _cancel_requested(run.pk),
+                links=carry[1] if carry else None,
             )
             outcome = runner.run()
         return publish(
@@ -373,6 +380,7 @@ def execute_run(run_id: int, *, takeover: bool = False) -> PreparationRun | None
             staging=staging,
             extraction_time=extraction_time,
             register_version=register_version,
+            rekeyed=_carry_documents(carry[0], staging) if carry else None,
         )
     except Cancelled:
         shutil.rmtree(staging, ignore_errors=True)
@@ -387,6 +395,67 @@ def execute_run(run_id: int, *, takeover: bool = False) -> PreparationRun | None
         return _end(run.pk, RunStatus.FAILED, f"{type(exc).__name__}: {message}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _links_entry(dataset: ProjectDataset) -> dict[str, Any] | None:
+    from hdh.preparation.linkages import LINKS_TABLE
+
+    return next((t for t in dataset.manifest["tables"] if t["table"] == LINKS_TABLE), None)
+
+
+def _links_to_rekey(run: PreparationRun) -> tuple[ProjectDataset, CarriedLinks] | None:
+    """The cohort links a re-keying run carries over: those of the permit's current
+    version, when that version is under an older key (its runs are the rekey's)."""
+    if run.reason != "rekey":
+        return None
+    from hdh.preparation.linkages import LINKS_FILE, LINKS_TABLE, PERSON_COLUMN
+
+    source = (
+        ProjectDataset.objects.filter(permit=run.plan.permit_id, superseded_at__isnull=True)
+        .order_by("-version")
+        .first()
+    )
+    if source is None or source.key_version == run.key_version:
+        return None
+    entry = _links_entry(source)
+    if entry is None:
+        return None
+    path = lake.root() / source.path / entry["path"]
+    if not path.is_file() or files.sha256_of(path) != entry["sha256"]:
+        raise ValidationFailed(
+            _(
+                "Les liens de cohorte de la version %(version)s ne correspondent "
+                "plus à son manifeste."
+            )
+            % {"version": source.version}
+        )
+    links = CarriedLinks(
+        path=path,
+        key=key_bytes(run.project, source.key_version),
+        table=LINKS_TABLE,
+        file_name=LINKS_FILE,
+        person_column=PERSON_COLUMN,
+    )
+    return source, links
+
+
+def _carry_documents(source: ProjectDataset, staging: Path) -> dict[str, Any]:
+    """The linkage's report and chart, copied (checked) beside the re-keyed links."""
+    folder = lake.root() / source.path
+    documents = []
+    for entry in source.manifest.get("files", []):
+        name = Path(entry["path"]).name
+        shutil.copyfile(folder / name, staging / name)
+        if files.sha256_of(staging / name) != entry["sha256"]:
+            raise ValidationFailed(
+                _(
+                    "Le fichier %(name)s de la version %(version)s ne correspond "
+                    "plus à son manifeste."
+                )
+                % {"name": name, "version": source.version}
+            )
+        documents.append(dict(entry))
+    return {"source": source, "files": documents}
 
 
 def _end(run_id: int, status: str, error: str = "") -> PreparationRun:
@@ -423,8 +492,13 @@ def publish(
     staging: Path,
     extraction_time: dt.datetime,
     register_version: int,
+    rekeyed: dict[str, Any] | None = None,
 ) -> PreparationRun:
-    """Manifest, fsync, atomic rename, then the database row and audit event together."""
+    """Manifest, fsync, atomic rename, then the database row and audit event together.
+
+    ``rekeyed`` (a re-keying run that carried cohort links over) names the
+    version it replaces and the linkage documents copied from it.
+    """
     project = run.project
     key = ProjectKey.objects.get(project=project, version=run.key_version)
     manifest = {
@@ -451,6 +525,22 @@ def publish(
         ],
         "plan": spec.to_json(),
     }
+    carried: dict[str, Any] | None = None
+    if rekeyed is not None and outcome.links is not None:
+        source: ProjectDataset = rekeyed["source"]
+        carried = {
+            "from_version": source.version,
+            "from_key_version": source.key_version,
+            "key_version": key.version,
+            **outcome.links,
+        }
+        manifest["files"] = rekeyed["files"]
+        manifest["linkage"] = {
+            **source.manifest.get("linkage", {}),
+            "key_version": key.version,
+            "linked": outcome.links["linked"],
+            "carried_over": carried,
+        }
     manifest_sha = seal(staging, manifest)
     with transaction.atomic():
         locked = PreparationRun.objects.select_for_update().get(pk=run.pk)
@@ -491,6 +581,13 @@ def publish(
                     "register_version": register_version,
                 },
             )
+            if carried is not None:
+                audit.record(
+                    action="linkage.links_rekeyed",
+                    by=run.created_by,
+                    target=dataset,
+                    details={"run": run.pk, "version": version, **carried},
+                )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -552,3 +649,77 @@ def open_workspace(*, plan: ExtractionPlan, by: Any) -> None:
     if not ProjectDataset.objects.filter(permit=plan.permit, superseded_at__isnull=True).exists():
         raise InvalidState("no dataset has been published for this permit")
     workflow.transition(application, to=State.WORKSPACE_OPEN, by=by)
+
+
+# --- sweep ----------------------------------------------------------------------------
+def _is_stale(beat: dt.datetime | None, now: dt.datetime, after: dt.timedelta) -> bool:
+    return beat is None or now - beat >= after
+
+
+def remove_unrecorded_versions(project: Project, *, belongs: Any) -> int:
+    """Delete dataset folders a crash renamed into place but never recorded.
+
+    ``belongs(manifest)`` says whether a folder is the dead run's own; the
+    caller holds that run's row lock, so no live publication can be renaming it.
+    """
+    parent = lake.path("projects", project.reference, "datasets")
+    if not parent.is_dir():
+        return 0
+    recorded = set(ProjectDataset.objects.filter(project=project).values_list("path", flat=True))
+    removed = 0
+    for folder in parent.glob("v[0-9]*"):
+        if str(folder.relative_to(lake.root())) in recorded:
+            continue
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if belongs(manifest):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def recover_interrupted_runs(*, now: dt.datetime | None = None) -> int:
+    """Mark failed every running preparation run whose worker stopped beating.
+
+    Like an interrupted workspace job, the run fails (a new run completes; the
+    data engineer starts it): retrying on its own could loop on a run that
+    kills its worker. Its staging and work folders go; nothing was published.
+    """
+    now = now or clock.now()
+    count = 0
+    for run_id in PreparationRun.objects.filter(status=RunStatus.RUNNING).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            run = PreparationRun.objects.select_for_update().get(pk=run_id)
+            if run.status != RunStatus.RUNNING or not _is_stale(
+                run.heartbeat_at or run.started_at, now, STALE_AFTER
+            ):
+                continue
+            shutil.rmtree(staging_path(run), ignore_errors=True)
+            shutil.rmtree(
+                Path(settings.HDH_HOME) / "tmp" / f"preparation-run{run.pk}", ignore_errors=True
+            )
+            remove_unrecorded_versions(
+                run.project,
+                belongs=lambda m, pk=run.pk: m.get("run") == pk and "linkage" not in m,
+            )
+            with service_writes():
+                _finish(
+                    run,
+                    RunStatus.FAILED,
+                    _(
+                        "Interrompue : le service d'exécution s'est arrêté pendant la "
+                        "préparation. Relancez-la."
+                    ),
+                )
+            audit.record(
+                action=f"preparation.run_{RunStatus.FAILED}",
+                target=run,
+                outcome="failure",
+                details={"error": "Interrupted", "interrupted": True},
+            )
+            count += 1
+    return count

@@ -33,3 +33,17 @@ def enqueue_linkage(run: LinkageRun) -> None:
     """Queue ``run`` once the current transaction commits."""
     run_id = run.pk
     transaction.on_commit(lambda: run_linkage.enqueue(run_id))
+
+
+def sweep() -> dict[str, int]:
+    """Settle the preparation and linkage runs whose worker died (see ``hdh prepare sweep``)."""
+    return {
+        "runs_interrupted": services.recover_interrupted_runs(),
+        "linkages_interrupted": linkages.recover_interrupted_linkages(),
+    }
+
+
+@task()
+def sweep_interrupted_runs() -> dict[str, int]:
+    """Periodic: fail the runs whose worker stopped beating; delete their cohort files."""
+    return sweep()

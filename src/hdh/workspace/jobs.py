@@ -15,6 +15,7 @@ import hashlib
 import logging
 import mimetypes
 import re
+import shutil
 import time
 from pathlib import PurePosixPath
 from typing import Any
@@ -304,6 +305,11 @@ def _is_stale(job: Job, now: dt.datetime) -> bool:
 
 def _interrupt(job: Job) -> None:
     """Caller holds the row lock on a running job whose worker is gone."""
+    # A SQL job killed while moving its results into place leaves its private
+    # staging folder (see sqljob.run_script); nothing in it was recorded.
+    outputs = storage.outputs_folder(job.workspace.reference, job.number)
+    for staged in outputs.glob(".staging-*"):
+        shutil.rmtree(staged, ignore_errors=True)
     with service_writes():
         _close(
             job,

@@ -216,13 +216,19 @@ def _count(documents: int, terms: Counter[int]) -> None:
 
 
 def analyze() -> None:
-    """Refresh PostgreSQL's planner statistics of the index after a bulk rebuild, so a
-    query on a term of a million postings is not planned as if the table were empty."""
+    """Tidy PostgreSQL's copy of the index after a bulk rebuild: planner statistics, so
+    a query on a term of a million postings is not planned as if the table were empty,
+    and, outside a transaction, a vacuum. Every base written updates the document count
+    of its terms, leaving dead term rows behind (measured: 776,000 dead for 65,000 live
+    after a 1,000-base load), and freshly written postings have no visibility map until
+    vacuumed: searches on such a table took twice as long. Autovacuum would get there
+    eventually; a bulk rebuild should not wait for it (or run where it is off)."""
     if connection.vendor != "postgresql":
         return
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
-        for model in (SearchDocument, SearchTerm, SearchPosting, SearchGram):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        for model in (SearchDocument, SearchTerm, SearchPosting, SearchGram, SearchCounter):
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
 
 class _Vocabulary:

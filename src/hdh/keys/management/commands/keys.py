@@ -26,6 +26,11 @@ class Command(BaseCommand):
         sub.add_parser("status", help="Show versions and fingerprints.")
         rotate = sub.add_parser("rotate-master", help="Add a new version of a master secret.")
         rotate.add_argument("secret", choices=SECRETS)
+        rotate.add_argument(
+            "--force",
+            action="store_true",
+            help="add a level1 version although the lake is not re-pseudonymised under it",
+        )
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         from pathlib import Path
@@ -52,13 +57,24 @@ class Command(BaseCommand):
                 if problems:
                     raise CommandError("the key store is not safe to use")
             else:
-                info = store.rotate(options["secret"])
+                secret = options["secret"]
+                if secret == SECRETS[0] and not options["force"]:  # level1
+                    # The new version is used at once for deposits and citizens'
+                    # objections, while the lake's person columns stay under the old
+                    # one: objections would silently stop matching (ADR 0009).
+                    raise CommandError(
+                        "a new level1 version makes every later objection and deposit "
+                        "miss the lake until it is re-pseudonymised from the identity "
+                        "store, which is not automated; pass --force to add it anyway"
+                    )
+                info = store.rotate(secret)
                 with transaction.atomic():
                     audit.record(
                         action="keys.master_rotated",
                         details={
                             "master": info.secret,
                             "version": info.version,
+                            "forced": bool(options.get("force")),
                         },
                     )
                 self._show([info])

@@ -3,7 +3,9 @@
 ``hdh prepare plan APPLICATION_ID`` prints the plan (compiled from the permit
 when none exists yet); ``hdh prepare run APPLICATION_ID [--engine NAME]`` runs
 the approved plan synchronously (taking over a run a crash left behind) and
-prints the manifest summary. Output holds names and counts, never rows.
+prints the manifest summary. ``hdh prepare sweep`` fails the preparation and
+linkage runs whose worker stopped (and deletes their cohort files); the worker
+also runs it periodically. Output holds names and counts, never rows.
 """
 
 from __future__ import annotations
@@ -41,9 +43,19 @@ class Command(BaseCommand):
         run.add_argument("--engine", default="duckdb")
         run.add_argument("--user", help="Data engineer the run is recorded for.")
         sub.add_parser("objections", help="Show the objection register's version and size.")
+        sub.add_parser("sweep", help="Fail the runs whose worker stopped; delete their cohorts.")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
+            if action == "sweep":
+                from hdh.preparation import tasks
+
+                counts = tasks.sweep()
+                self.stdout.write(
+                    f"{counts['runs_interrupted']} interrupted preparation run(s) and "
+                    f"{counts['linkages_interrupted']} interrupted linkage run(s) marked failed"
+                )
+                return
             if action == "objections":
                 version = objections.register_version()
                 from hdh.core import clock

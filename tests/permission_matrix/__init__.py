@@ -1,0 +1,1 @@
+"""The permission matrix: every route of the URL configuration × every role."""
