@@ -220,6 +220,15 @@ def _read(
     if within is None:
         _score(scored, matches, _postings(term_ids, filters))
         return
+    if connection.vendor == "postgresql" and term_ids:
+        lists = set(
+            SearchDocument.objects.filter(pk__in=within, kind=DocumentKind.CODE_LIST).values_list(
+                "pk", flat=True
+            )
+        )
+        if lists:
+            _score(scored, matches, _postings_by_term(term_ids, filters, sorted(lists)))
+            within = [pk for pk in within if pk not in lists]
     for start in range(0, len(within), IN_CHUNK):
         chunk = within[start : start + IN_CHUNK]
         _score(scored, matches, _postings(term_ids, filters, within=chunk))
@@ -258,6 +267,35 @@ def _postings(
     if best is not None:
         sql += " ORDER BY p.impact DESC, p.document_id LIMIT %s"
         params.append(best)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _postings_by_term(
+    term_ids: list[int], filters: dict[str, str], within: list[int]
+) -> list[tuple[Any, ...]]:
+    """:func:`_postings` of ``term_ids`` in documents ``within`` that hold thousands of
+    postings each (code lists: every label of every code), on PostgreSQL: one probe
+    of the ``(document, term)`` index per term, where reading the documents' postings
+    and keeping the few of ``term_ids`` read them all (measured at 1,000,000
+    variables: nine code lists, 73,807 postings read for 69 kept, 18 ms; probed, 3 ms).
+    ``OFFSET 0`` keeps the probe per term (PostgreSQL would otherwise hash-join the
+    terms against all the documents' postings)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"d.{quote(FACETS[name].removeprefix('document__'))}" for name in FACETS)
+    sql = (
+        f"SELECT x.document_id, x.term_id, x.weight, d.kind, d.{quote('key')}, {columns} "  # noqa: S608
+        f"FROM unnest(%s::bigint[]) AS t(id) CROSS JOIN LATERAL ("
+        f"SELECT p.document_id, p.term_id, p.weight "
+        f"FROM {quote(SearchPosting._meta.db_table)} p "
+        f"WHERE p.term_id = t.id AND p.document_id = ANY(%s::bigint[]) OFFSET 0) x "
+        f"JOIN {quote(SearchDocument._meta.db_table)} d ON d.id = x.document_id WHERE 1 = 1"
+    )
+    params: list[Any] = [list(term_ids), list(within)]
+    for name, value in filters.items():
+        sql += f" AND d.{quote(FACETS[name].removeprefix('document__'))} = %s"
+        params.append(value[:200])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
