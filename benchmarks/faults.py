@@ -114,7 +114,7 @@ class KillWorld:
         from tests.workspace.factories import create_project
 
         from hdh.keys.store import default_store
-        from hdh.preparation.models import ExtractionPlan, PlanStatus
+        from hdh.preparation.models import ExtractionPlan, PlanStatus, PreparationRun
         from hdh.synth import snds
         from hdh.synth.schema import snds_shapes_from_files
 
@@ -133,6 +133,8 @@ class KillWorld:
         self.engineer = self.project.team.engineer
         self.python_jobs = python_jobs
         self.submitted = 0
+        # The project's setup prepared its first dataset: that run counts too.
+        self.runs_started = PreparationRun.objects.count()
         self.home = Path(settings.HDH_HOME)
 
     def top_up(self) -> None:
@@ -148,6 +150,7 @@ class KillWorld:
         if not active.exists():
             run = services.start_run(plan=self.plan, by=self.engineer)
             tasks.run_preparation.enqueue(run.pk)
+            self.runs_started += 1
         from hdh.workspace.models import Job, JobStatus
 
         waiting = Job.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).count()
@@ -351,6 +354,7 @@ def run_kills(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
             "python_jobs": python_jobs,
             "killed_during": dict(hits),
+            "queued": {"runs": world.runs_started, "jobs": world.submitted},
             "swept": dict(swept),
             "outcomes": {
                 k: dict(v) if isinstance(v, collections.Counter) else v for k, v in outcomes.items()

@@ -47,9 +47,13 @@ def test_a_killed_worker_leaves_one_terminal_state_and_no_orphan() -> None:
     assert kills["kills"] == 5
     assert kills["problems"] == []
     runs, jobs = kills["outcomes"]["runs"], kills["outcomes"]["jobs"]
-    # Every cycle queued a preparation run (when none was under way) and two jobs.
-    assert sum(runs.values()) >= 1
-    assert sum(jobs.values()) == 10
+    # Each cycle queues a run when none is under way and tops the jobs up to three
+    # in flight: how many depends on how far the killed worker got, so the check is
+    # that every queued run and job is accounted for, once, in a terminal state.
+    assert kills["queued"]["runs"] >= 1
+    assert kills["queued"]["jobs"] >= 3
+    assert sum(runs.values()) == kills["queued"]["runs"]
+    assert sum(jobs.values()) == kills["queued"]["jobs"]
     assert kills["outcomes"]["datasets"] == runs.get("succeeded", 0)
 
 
