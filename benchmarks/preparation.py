@@ -26,6 +26,10 @@ set size of the process and all its children, sampled, so the Spark JVM counts):
 Usage:
     python benchmarks/preparation.py [--rows 10000000] [--engines duckdb spark]
                                      [--hmac-rows 2000000] [--database sqlite|postgres]
+                                     [--data DIR]
+
+``--data DIR`` keeps the generated lake in DIR and reuses it on the next run with
+the same ``--rows`` (generating 100 million rows takes longer than measuring them).
 
 The preparation does not use the metadata database: with ``--database postgres``
 the script says so and measures nothing twice. Prints Markdown table rows.
@@ -362,6 +366,7 @@ def main() -> None:
     parser.add_argument("--worker", choices=sorted(WORKERS | WORKERS_BY_ENGINE))
     parser.add_argument("--arg", default="")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--data", type=Path, help="Keep the generated data here and reuse it.")
     args = parser.parse_args()
     if args.worker:
         work: Any = {**WORKERS, **WORKERS_BY_ENGINE}[args.worker]
@@ -375,8 +380,16 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix="hdh-bench-preparation-") as tmp:
-        out = Path(tmp)
-        data = run("generate", str(args.rows), out)
+        out = args.data or Path(tmp)
+        done = out / f"generated-{args.rows}.json"
+        if done.exists():
+            data = json.loads(done.read_text(encoding="utf-8"))
+        else:
+            if args.data and args.data.exists() and any(args.data.iterdir()):
+                sys.exit(f"{args.data} holds other data: give an empty or new folder")
+            out.mkdir(parents=True, exist_ok=True)
+            data = run("generate", str(args.rows), out)
+            done.write_text(json.dumps(data), encoding="utf-8")
         rows = data["rows"]
         print(
             f"data: ER_PRS_F {rows:,} rows over {YEARS} years, {data['persons']:,} persons, "

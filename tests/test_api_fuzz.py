@@ -137,11 +137,19 @@ def valid_input_accepted(ctx: CheckContext, response: Response, case: Case) -> b
         # RejectNulMiddleware: no URL of the platform holds a NUL (PostgreSQL cannot
         # compare text with one); declared as every route's 400 in ``hdh.api``.
         return True
+    if response.status_code == 400 and "\\u0000" in _body_text(response):
+        # The same middleware refuses a JSON body holding a NUL, in any text.
+        return True
     if response.status_code == 422 and case.operation.label in BUSINESS_RULES:
         body = json.loads(response.content)
         if isinstance(body, dict) and "problems" in body:
             return True
     return positive_data_acceptance(ctx, response, case)
+
+
+def _body_text(response: Response) -> str:
+    body = response.request.body or b""
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
 
 
 CHECKS = {
@@ -330,6 +338,8 @@ def test_b_never_reaches_a_files(world: World) -> None:
             for pk in a_files:
                 case.path_parameters = {**(case.path_parameters or {}), "pk": pk}
                 response = case.call(headers=world.b.headers)
+                if response.status_code == 400 and "\\u0000" in _body_text(response):
+                    continue  # refused before any route runs, whoever's file it is
                 assert response.status_code in (403, 404), (
                     f"{case.method} {case.formatted_path}: {response.status_code}"
                 )

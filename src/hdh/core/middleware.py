@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from hdh.core import ids
 
@@ -37,11 +39,13 @@ class RequestIdMiddleware:
 
 
 class RejectNulMiddleware:
-    """Refuse a request whose path or query string holds a NUL character.
+    """Refuse a request whose path, query string, form or JSON body holds a NUL character.
 
-    No URL of the platform legitimately contains one, and PostgreSQL cannot
+    No URL or text of the platform legitimately contains one, and PostgreSQL cannot
     store or compare text with NUL: refusing here turns what would be a server
-    error deep in a view into a clear 400 for every route at once.
+    error deep in a view into a clear 400 for every route at once. Multipart bodies
+    are left to the forms (``ProhibitNullCharactersValidator``): their files may hold
+    anything, and their upload handlers are the view's to choose.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -53,4 +57,39 @@ class RejectNulMiddleware:
             return HttpResponseBadRequest(
                 "Caractère nul refusé dans l'adresse.", content_type="text/plain; charset=utf-8"
             )
+        if request.content_type == "application/x-www-form-urlencoded" and (
+            b"%00" in request.body or b"\x00" in request.body
+        ):
+            # A form field read outside a form would reach the database as it came.
+            return HttpResponseBadRequest(
+                "Caractère nul refusé dans le formulaire.", content_type="text/plain; charset=utf-8"
+            )
+        if request.content_type == "application/json" and request.body:
+            try:
+                document = json.loads(request.body)
+            except ValueError:
+                document = None  # the route's own parser answers a body that is not JSON
+            where = _nul_in(document, "body")
+            if where is not None:
+                return JsonResponse(
+                    {"detail": f"Caractère nul refusé dans le corps de la requête ({where})."},
+                    status=400,
+                )
         return self.get_response(request)
+
+
+def _nul_in(value: Any, where: str) -> str | None:
+    """The location (``body.title``, ``body.items.2``) of the first text holding NUL."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, where) or _nul_in(item, f"{where}.{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in(item, f"{where}.{index}")
+            if found is not None:
+                return found
+    return None
