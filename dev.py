@@ -9,6 +9,12 @@ runs on a fresh machine that has nothing but Python 3.11 and pip.
     python3 dev.py format   apply ruff's formatting and safe fixes
     python3 dev.py bench    run every benchmark in benchmarks/ (figures go to
                             docs/benchmarks.md)
+    python3 dev.py lock     resolve the dependencies again and write the hash-pinned
+                            locks requirements/base.lock and requirements/test.lock
+
+Installs follow the lock (exact versions, every file checked against its SHA-256)
+on the platform it was made for (written in its header); elsewhere they resolve
+the versions pyproject.toml allows and say so.
 
 Environment:
     HDH_TEST_POSTGRES_URL   server for the PostgreSQL run
@@ -19,7 +25,9 @@ Environment:
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -50,18 +58,81 @@ def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True
     return result.returncode
 
 
+LOCKS = ROOT / "requirements"
+
+
+def lock_file(extras: str) -> Path:
+    return LOCKS / ("test.lock" if extras == "[test]" else "base.lock")
+
+
+def this_platform() -> str:
+    return f"{sys.platform} {platform.machine()} cp{sys.version_info.major}{sys.version_info.minor}"
+
+
+def lock_platform(lock: Path) -> str | None:
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# platform: "):
+            return line.removeprefix("# platform: ").strip()
+    return None
+
+
 def install(extras: str = "") -> None:
     if not PY.exists():
         say("creating the virtual environment .venv")
         run(sys.executable, "-m", "venv", VENV)
     stamp = VENV / f".installed{extras}"
-    pyproject = ROOT / "pyproject.toml"
-    if stamp.exists() and stamp.stat().st_mtime >= pyproject.stat().st_mtime:
+    lock = lock_file(extras)
+    sources = [ROOT / "pyproject.toml", *([lock] if lock.exists() else [])]
+    newest = max(source.stat().st_mtime for source in sources)
+    if stamp.exists() and stamp.stat().st_mtime >= newest:
         return
     say(f"installing hdh{extras} and its dependencies")
     run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(PY, "-m", "pip", "install", "--quiet", "-e", f".{extras}")
+    if lock.exists() and lock_platform(lock) == this_platform():
+        # Exactly the locked files, each checked against its hash, then hdh itself.
+        say(f"from {lock.relative_to(ROOT)} (hash-checked)")
+        run(PY, "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "-r", lock)
+        run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", f".{extras}")
+        run(PY, "-m", "pip", "check")
+    else:
+        print(f"! no lock for {this_platform()}: installing the versions pyproject.toml allows")
+        run(PY, "-m", "pip", "install", "--quiet", "-e", f".{extras}")
     stamp.touch()
+
+
+def lock() -> None:
+    """Resolve again (newest versions pyproject.toml allows) and write both locks; the
+    platform's lock holds the versions of the tests' lock, so the tested ones run."""
+    install("[test]")
+    LOCKS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hdh-lock-") as tmp:
+        constraints = Path(tmp) / "constraints.txt"
+        constraints.write_text("", encoding="utf-8")
+        for extras in ("[test]", ""):
+            report = Path(tmp) / f"report{extras}.json"
+            run(
+                PY, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
+                "--report", report, "-c", constraints, f".{extras}",
+            )  # fmt: skip
+            items = json.loads(report.read_text(encoding="utf-8"))["install"]
+            pins = []
+            for item in sorted(items, key=lambda i: i["metadata"]["name"].lower()):
+                name, version = item["metadata"]["name"], item["metadata"]["version"]
+                if name == "hdh":
+                    continue
+                digest = item["download_info"]["archive_info"]["hashes"]["sha256"]
+                pins.append(f"{name}=={version} --hash=sha256:{digest}")
+            target = lock_file(extras)
+            header = [
+                f"# hdh{extras}: every distribution, pinned with the SHA-256 of its file.",
+                "# Written by `python3 dev.py lock`; installs check every file against it.",
+                f"# platform: {this_platform()}",
+            ]
+            target.write_text("\n".join([*header, *pins]) + "\n", encoding="utf-8")
+            say(f"{target.relative_to(ROOT)}: {len(pins)} distributions")
+            constraints.write_text(
+                "\n".join(pin.split(" ")[0] for pin in pins) + "\n", encoding="utf-8"
+            )
 
 
 def demo(args: list[str]) -> None:
@@ -209,6 +280,8 @@ def main() -> None:
         fmt()
     elif command == "bench":
         bench(rest)
+    elif command == "lock":
+        lock()
     else:
         print(__doc__)
 

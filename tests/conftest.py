@@ -37,6 +37,7 @@ DATABASE_INDEPENDENT = (
     "tests/synth/test_scale.py",
     "tests/workspace/test_sql",
     "tests/workspace/test_escape_sql.py",
+    "tests/test_lock.py",
 )
 ROOT = Path(__file__).resolve().parents[1]
 

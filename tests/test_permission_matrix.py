@@ -62,6 +62,7 @@ def world(
     identities.mkdir(parents=True)
     (identities / "IR_IDENTITE").symlink_to(synthetic_snds.identity / "IR_IDENTITE")
     with django_db_blocker.unblock(), override_settings(**_stores(root, session_keys)):
+        _vacuum()
         # One transaction for the module, rolled back at its end: the tests'
         # own transactions nest in it as savepoints.
         outer = transaction.atomic()
@@ -76,6 +77,19 @@ def world(
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+def _vacuum() -> None:
+    """Clear the dead rows the suite's rolled-back tests left on PostgreSQL.
+
+    Each refused write is checked by counting the rows of every table; PostgreSQL
+    counts by reading the table, dead rows included, and a server without autovacuum
+    (as on the CI machine) keeps every row an earlier test wrote and rolled back:
+    the counts then took about 0.4 s each, 6 s per write route.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
 
 
 @pytest.fixture(autouse=True)
