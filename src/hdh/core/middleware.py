@@ -64,7 +64,9 @@ class RejectNulMiddleware:
             return HttpResponseBadRequest(
                 "Caractère nul refusé dans le formulaire.", content_type="text/plain; charset=utf-8"
             )
-        if request.content_type == "application/json" and request.body:
+        # JSON can only spell NUL as an escape: the body is parsed (a second time, the
+        # route parses it too) only when it holds one.
+        if request.content_type == "application/json" and b"\\u0000" in request.body:
             try:
                 document = json.loads(request.body)
             except ValueError:
